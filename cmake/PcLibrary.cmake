@@ -1,0 +1,65 @@
+# Helpers that give every library, binary and test the same shape.
+#
+#   pc_library(kafka
+#     SOURCES src/publisher.cc src/consumer.cc
+#     PUBLIC_DEPS pc::common absl::status
+#     PRIVATE_DEPS PkgConfig::RDKAFKA)
+#
+# makes the static library `pc_kafka` with the alias `pc::kafka`, whose public headers live
+# in `include/pc/kafka/`. Dependencies whose types do not appear in those headers go in
+# PRIVATE_DEPS. Project code is compiled with warnings as errors (PC_WERROR).
+#
+#   pc_test(kafka_unit_test LABELS unit SOURCES tests/publisher_test.cc DEPS pc::kafka)
+#
+# makes a GoogleTest binary whose cases CTest lists one by one with the given labels.
+# Tests labelled `integration` or `e2e` need the real broker and PostgreSQL, which CTest
+# fixtures start once per run (see cmake/PcTestInfra.cmake).
+
+function(pc_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(PC_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+function(pc_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  if(ARG_SOURCES)
+    add_library(pc_${name} STATIC ${ARG_SOURCES})
+    target_include_directories(pc_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                          PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+    target_link_libraries(pc_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+    pc_warnings(pc_${name})
+  else()
+    add_library(pc_${name} INTERFACE)
+    target_include_directories(pc_${name} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_link_libraries(pc_${name} INTERFACE ${ARG_PUBLIC_DEPS})
+  endif()
+  add_library(pc::${name} ALIAS pc_${name})
+endfunction()
+
+function(pc_binary name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  pc_warnings(${name})
+endfunction()
+
+# Labels: unit | integration | e2e | browser | deploy. Integration and e2e tests get the
+# real Kafka broker and PostgreSQL through the `kafka` and `postgres` fixtures.
+function(pc_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  pc_warnings(${name})
+  set(fixtures "")
+  set(env "")
+  if("integration" IN_LIST ARG_LABELS OR "e2e" IN_LIST ARG_LABELS)
+    set(fixtures "kafka;postgres")
+    set(env ${PC_TEST_ENVIRONMENT})
+  endif()
+  gtest_discover_tests(${name}
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED "${fixtures}"
+               ENVIRONMENT "${env}" TIMEOUT 300)
+endfunction()

@@ -1,0 +1,34 @@
+# The real infrastructure the integration and e2e tiers run against, as CTest fixtures:
+# a single-node Kafka broker (KRaft) and a PostgreSQL 15 server, each started once per
+# `ctest` run on loopback ports of its own and stopped at the end. A fixture that cannot
+# start fails, and every test that needs it then fails too: nothing is skipped.
+set(PC_TEST_KAFKA_PORT 29092 CACHE STRING "Kafka client port used by the test tiers")
+set(PC_TEST_KAFKA_CONTROLLER_PORT 29093 CACHE STRING "Kafka controller port used by the test tiers")
+set(PC_TEST_PG_PORT 25432 CACHE STRING "PostgreSQL port used by the test tiers")
+set(PC_TEST_INFRA_DIR ${CMAKE_BINARY_DIR}/test-infra)
+
+set(PC_TEST_ENVIRONMENT
+  "PC_TEST_KAFKA_BROKERS=127.0.0.1:${PC_TEST_KAFKA_PORT}"
+  "PC_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:${PC_TEST_PG_PORT}/postgres"
+  "PC_TEST_INFRA_DIR=${PC_TEST_INFRA_DIR}"
+  "PC_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  "PC_BINARY_DIR=${CMAKE_BINARY_DIR}")
+
+set(_kafka_env
+  "PC_KAFKA_DIR=${PC_TEST_INFRA_DIR}/kafka"
+  "PC_KAFKA_PORT=${PC_TEST_KAFKA_PORT}"
+  "PC_KAFKA_CONTROLLER_PORT=${PC_TEST_KAFKA_CONTROLLER_PORT}")
+add_test(NAME infra.kafka.start COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh start)
+add_test(NAME infra.kafka.stop COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh stop)
+set_tests_properties(infra.kafka.start PROPERTIES FIXTURES_SETUP kafka LABELS infra
+                     ENVIRONMENT "${_kafka_env}" TIMEOUT 180)
+set_tests_properties(infra.kafka.stop PROPERTIES FIXTURES_CLEANUP kafka LABELS infra
+                     ENVIRONMENT "${_kafka_env}" TIMEOUT 120)
+
+set(_pg_env "PC_PG_DIR=${PC_TEST_INFRA_DIR}/postgres" "PC_PG_PORT=${PC_TEST_PG_PORT}")
+add_test(NAME infra.postgres.start COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/postgres/pg.sh start)
+add_test(NAME infra.postgres.stop COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/postgres/pg.sh stop)
+set_tests_properties(infra.postgres.start PROPERTIES FIXTURES_SETUP postgres LABELS infra
+                     ENVIRONMENT "${_pg_env}" TIMEOUT 120)
+set_tests_properties(infra.postgres.stop PROPERTIES FIXTURES_CLEANUP postgres LABELS infra
+                     ENVIRONMENT "${_pg_env}" TIMEOUT 60)

@@ -1,0 +1,100 @@
+#include <set>
+
+#include "gtest/gtest.h"
+#include "pc/common/errors.h"
+#include "pc/common/grpc_status.h"
+#include "pc/common/ids.h"
+#include "pc/common/status_macros.h"
+
+namespace pc {
+namespace {
+
+TEST(Ids, UuidsAreCanonicalVersion4AndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = NewUuid();
+    EXPECT_TRUE(IsUuid(id)) << id;
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_TRUE(std::string("89ab").find(id[19]) != std::string::npos) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Ids, IsUuidRejectsMalformed) {
+  EXPECT_FALSE(IsUuid(""));
+  EXPECT_FALSE(IsUuid("not-a-uuid"));
+  EXPECT_FALSE(IsUuid("3f2b1c4d-0000-4000-8000-00000000000g"));
+  EXPECT_FALSE(IsUuid("3f2b1c4d00000-4000-8000-000000000000"));
+  EXPECT_TRUE(IsUuid("3F2B1C4D-0000-4000-8000-000000000000"));
+}
+
+TEST(Ids, TokensAreUrlSafeAndCarryTheRequestedEntropy) {
+  const std::string token = RandomUrlSafeToken(32);
+  EXPECT_EQ(token.size(), 43u);  // ceil(32 * 4 / 3) without padding
+  EXPECT_EQ(token.find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
+  EXPECT_NE(token, RandomUrlSafeToken(32));
+}
+
+TEST(Ids, Sha256HexMatchesKnownVector) {
+  EXPECT_EQ(Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Errors, ReasonAndFieldTravelWithTheStatus) {
+  const absl::Status s = InvalidFieldError("page_size", "must be between 1 and 200");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "page_size: must be between 1 and 200");
+  EXPECT_EQ(ReasonOf(s), reason::kInvalidField);
+  EXPECT_EQ(ReasonMetadataOf(s).at("field"), "page_size");
+  EXPECT_EQ(ReasonOf(absl::InternalError("x")), "");
+  EXPECT_TRUE(WithReason(absl::OkStatus(), "X").ok());
+}
+
+TEST(GrpcStatus, RoundTripKeepsCodeMessageAndReason) {
+  const absl::Status in =
+      FailedPreconditionError(reason::kAdminPermissionRevoked, "admin permission was revoked");
+  const grpc::Status wire = ToGrpcStatus(in);
+  EXPECT_EQ(wire.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(wire.error_message(), "admin permission was revoked");
+  EXPECT_FALSE(wire.error_details().empty());
+  const absl::Status out = FromGrpcStatus(wire);
+  EXPECT_EQ(out.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(out), reason::kAdminPermissionRevoked);
+}
+
+TEST(GrpcStatus, EveryCanonicalCodeMapsOneToOne) {
+  for (int c = 0; c <= 16; ++c) {
+    const absl::Status in(static_cast<absl::StatusCode>(c), c == 0 ? "" : "m");
+    EXPECT_EQ(static_cast<int>(ToGrpcStatus(in).error_code()), c);
+    EXPECT_EQ(static_cast<int>(FromGrpcStatus(ToGrpcStatus(in)).code()), c);
+  }
+}
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+
+absl::StatusOr<int> Quarter(int x) {
+  PC_ASSIGN_OR_RETURN(int half, Half(x));
+  PC_ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+absl::Status CheckEven(int x) {
+  PC_RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusMacros, PropagateTheFirstError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(4).ok());
+  EXPECT_EQ(CheckEven(3).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pc

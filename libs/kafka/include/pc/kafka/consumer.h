@@ -1,0 +1,88 @@
+// Consuming events from Kafka, one handler call per message.
+//
+// The handler applies the message (normally in one database transaction together with an
+// inbox row) and returns a status. The consumer stores the message's offset only after the
+// handler returned OK, so a crash before the commit redelivers the message:
+//   - OK                         → offset stored (committed by auto-commit / on close).
+//   - a permanent error          → the message goes to the dead-letter topic with the error
+//     (INVALID_ARGUMENT,           in headers, then its offset is stored and consumption goes on.
+//      DATA_LOSS, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, OUT_OF_RANGE, UNIMPLEMENTED)
+//   - any other error            → transient: the partition is rewound to the message and the
+//                                  handler is retried after a backoff; the offset stays unstored.
+//
+//   pc::kafka::ConsumerOptions options{.brokers = "...", .group_id = "relationship",
+//                                      .topics = {"partnercenter.global.invitation-events.v1"},
+//                                      .dead_letter_topic = "partnercenter.global.dead-letter.v1"};
+//   auto consumer = pc::kafka::KafkaConsumer::Create(options, handler, publisher);
+//   (*consumer)->Start();   // runs on its own thread
+//   ...
+//   (*consumer)->Stop(absl::Seconds(10));
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pc/kafka/message.h"
+#include "pc/kafka/publisher.h"
+
+namespace pc::kafka {
+
+using MessageHandler = std::function<absl::Status(const ConsumedMessage&)>;
+
+// True for handler errors that retrying cannot fix (the message goes to the dead letter).
+bool IsPermanentHandlerError(const absl::Status& status);
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string dead_letter_topic;           // empty: permanent errors are logged and skipped
+  std::string auto_offset_reset = "earliest";
+  absl::Duration retry_backoff = absl::Milliseconds(500);
+  std::map<std::string, std::string> extra;  // applied last
+};
+
+// Observes what the consumer did; tests wait on these instead of sleeping.
+struct ConsumerHooks {
+  std::function<void(const ConsumedMessage&, const absl::Status&)> on_handled;
+  std::function<void(const ConsumedMessage&, const absl::Status&)> on_dead_lettered;
+  std::function<void()> on_assigned;  // after a partition assignment
+};
+
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  virtual absl::Status Start() = 0;
+  // Stops polling, commits stored offsets and closes, waiting at most `timeout` for the
+  // close (librdkafka 2.0.2's close can hang); logs and abandons it if it does not finish.
+  virtual void Stop(absl::Duration timeout) = 0;
+};
+
+class KafkaConsumer : public Consumer {
+ public:
+  // `dead_letter` publishes dead-lettered messages; may be null if no dead_letter_topic.
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const ConsumerOptions& options,
+                                                              MessageHandler handler,
+                                                              Publisher* dead_letter,
+                                                              ConsumerHooks hooks = {});
+  ~KafkaConsumer() override;  // Stop(absl::Seconds(10)) if still running.
+
+  absl::Status Start() override;
+  void Stop(absl::Duration timeout) override;
+  // Messages behind the high watermark over the assigned partitions (consumer lag).
+  int64_t Lag() const;
+  std::map<std::string, std::string> EffectiveConfig() const;
+
+ private:
+  struct Impl;
+  explicit KafkaConsumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pc::kafka
