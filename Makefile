@@ -1,0 +1,46 @@
+# The front door. On a fresh Debian 12 machine, `make run` and `make test` are all you need:
+# each installs what is missing (deps), builds, then runs the system or every test tier.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test test-unit test-integration run bench format clean
+
+all: build
+
+deps:
+	@tools/dev/deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every tier: unit, integration (real Kafka + PostgreSQL), and the later e2e/browser/deploy
+# tiers. CTest fixtures start the broker and PostgreSQL once and stop them at the end.
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+test-integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L integration
+
+# Starts the broker (and the services as they exist) in the foreground; Ctrl-C stops all.
+run: build
+	@tools/dev/run.sh $(BUILD_DIR)
+
+bench: build
+	@tools/dev/bench.sh $(BUILD_DIR)
+
+format:
+	@command -v clang-format >/dev/null || { echo "apt-get install clang-format"; exit 1; }
+	git ls-files '*.h' '*.cc' '*.proto' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) .local

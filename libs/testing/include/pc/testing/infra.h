@@ -1,0 +1,46 @@
+// Access to the real infrastructure the integration and e2e tiers run against. CTest
+// fixtures (cmake/PcTestInfra.cmake) start a Kafka broker and a PostgreSQL server once per
+// run and pass their addresses in PC_TEST_* variables. A missing variable is a test failure,
+// never a skip: a tier that cannot reach its dependency must go red.
+//
+//   std::string brokers = pc::testing::KafkaBrokers();
+//   auto db = pc::testing::TempPostgresDatabase::Create();   // CREATE DATABASE pc_test_…
+//   ASSERT_TRUE(db.ok());
+//   Open((*db)->url());                                      // dropped in the destructor
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace pc::testing {
+
+// The value of environment variable `name`; throws std::runtime_error naming it if unset.
+std::string RequiredEnv(const std::string& name);
+
+// PC_TEST_KAFKA_BROKERS, e.g. "127.0.0.1:29092".
+std::string KafkaBrokers();
+
+// A unique topic name for one test: "test.<prefix>.<random>".
+std::string UniqueName(const std::string& prefix);
+
+// A fresh database on the test PostgreSQL server (PC_TEST_DATABASE_URL), dropped on
+// destruction (with FORCE, so leftover connections do not keep it alive).
+class TempPostgresDatabase {
+ public:
+  static absl::StatusOr<std::unique_ptr<TempPostgresDatabase>> Create();
+  ~TempPostgresDatabase();
+  // postgresql://…/pc_test_<random>
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  TempPostgresDatabase(std::string admin_url, std::string name, std::string url)
+      : admin_url_(std::move(admin_url)), name_(std::move(name)), url_(std::move(url)) {}
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+}  // namespace pc::testing

@@ -1,0 +1,74 @@
+#include "pc/testing/infra.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "pc/common/ids.h"
+
+namespace pc::testing {
+namespace {
+
+absl::Status Exec(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  absl::Status status;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    status = absl::UnavailableError(absl::StrCat("cannot connect to the test PostgreSQL (",
+                                                 url, "): ", PQerrorMessage(conn)));
+  } else {
+    PGresult* res = PQexec(conn, sql.c_str());
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+      status = absl::InternalError(absl::StrCat(sql, ": ", PQerrorMessage(conn)));
+    }
+    PQclear(res);
+  }
+  PQfinish(conn);
+  return status;
+}
+
+// Replaces the database name (the path) of a postgresql:// URL.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  const size_t scheme = url.find("://");
+  const size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  const size_t query = url.find('?');
+  std::string base = url.substr(0, slash == std::string::npos ? query : slash);
+  std::string rest = query == std::string::npos ? "" : url.substr(query);
+  return absl::StrCat(base, "/", db, rest);
+}
+
+}  // namespace
+
+std::string RequiredEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr || *v == '\0') {
+    throw std::runtime_error(
+        absl::StrCat(name, " is not set: run this test through ctest, whose fixtures start the ",
+                     "real broker and PostgreSQL (see cmake/PcTestInfra.cmake)"));
+  }
+  return v;
+}
+
+std::string KafkaBrokers() { return RequiredEnv("PC_TEST_KAFKA_BROKERS"); }
+
+std::string UniqueName(const std::string& prefix) {
+  return absl::StrCat("test.", prefix, ".", NewUuid().substr(0, 8));
+}
+
+absl::StatusOr<std::unique_ptr<TempPostgresDatabase>> TempPostgresDatabase::Create() {
+  const std::string admin_url = RequiredEnv("PC_TEST_DATABASE_URL");
+  std::string name = absl::StrCat("pc_test_", NewUuid().substr(0, 8));
+  absl::Status created = Exec(admin_url, absl::StrCat("CREATE DATABASE ", name));
+  if (!created.ok()) return created;
+  std::string url = WithDatabase(admin_url, name);
+  return std::unique_ptr<TempPostgresDatabase>(
+      new TempPostgresDatabase(admin_url, std::move(name), std::move(url)));
+}
+
+TempPostgresDatabase::~TempPostgresDatabase() {
+  (void)Exec(admin_url_, absl::StrCat("DROP DATABASE IF EXISTS ", name_, " WITH (FORCE)"));
+}
+
+}  // namespace pc::testing

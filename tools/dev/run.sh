@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make run`: starts the whole system locally in the foreground on the embedded store:
+# a real single-node Kafka broker (KRaft), the per-cloud topics, then every service that is
+# built, each logging to .local/logs/<name>.log. Ctrl-C (or SIGTERM) stops everything in
+# reverse order: services first (they drain and flush), the broker last.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR=${1:-build}
+ROOT=$PWD
+STATE=${PC_RUN_DIR:-$ROOT/.local}
+mkdir -p "$STATE/logs" "$STATE/data"
+
+export PC_KAFKA_DIR="$STATE/kafka"
+export PC_KAFKA_PORT=${PC_KAFKA_PORT:-9092}
+export PC_KAFKA_CONTROLLER_PORT=${PC_KAFKA_CONTROLLER_PORT:-9093}
+BROKERS="127.0.0.1:$PC_KAFKA_PORT"
+
+pids=()
+names=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "run: stopping…"
+  for (( i=${#pids[@]}-1; i>=0; i-- )); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+    echo "run: stopped ${names[$i]}"
+  done
+  deploy/local/kafka/kafka.sh stop || true
+  echo "run: broker stopped"
+}
+trap stop_all INT TERM EXIT
+
+deploy/local/kafka/kafka.sh start
+deploy/local/kafka/kafka.sh create-topics global usgov germany
+
+# start_service NAME BINARY ARGS... — starts a built service in the background.
+start_service() {
+  local name=$1 bin=$2; shift 2
+  if [ ! -x "$bin" ]; then return 0; fi
+  "$bin" "$@" >"$STATE/logs/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+  echo "run: started $name (pid $!, log $STATE/logs/$name.log)"
+}
+
+if [ -f tools/dev/services.sh ]; then
+  # shellcheck source=/dev/null
+  source tools/dev/services.sh
+fi
+
+cat <<MSG
+
+  Kafka broker (KRaft):  $BROKERS
+  Topics:                partnercenter.<global|usgov|germany>.{invitation-events,relationship-events,dead-letter}.v1
+  Tail the events:       kcat -C -b $BROKERS -t partnercenter.global.invitation-events.v1 -f '%k %h\n'
+MSG
+if declare -F print_service_help >/dev/null; then print_service_help; fi
+echo
+echo "  Ctrl-C stops everything."
+
+# Wait until interrupted, or until a service dies (then stop the rest and say which).
+while true; do
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "run: ${names[$i]} exited; see $STATE/logs/${names[$i]}.log"
+      exit 1
+    fi
+  done
+  deploy/local/kafka/kafka.sh status >/dev/null 2>&1 || { echo "run: the broker stopped; see $PC_KAFKA_DIR/kafka.log"; exit 1; }
+  sleep 2
+done
