@@ -4,6 +4,7 @@
 //   EXPECT_THAT(svc.Cancel(id), StatusIs(absl::StatusCode::kFailedPrecondition));
 //   EXPECT_THAT(svc.Cancel(id), StatusIs(absl::StatusCode::kFailedPrecondition,
 //                                        "INVITATION_NOT_PENDING"));   // ErrorInfo reason
+//   EXPECT_THAT(domain.ExpireDue(), IsOkAndHolds(1));
 //   ASSERT_OK_AND_ASSIGN(Invitation inv, svc.Create(req));
 #pragma once
 
@@ -39,6 +40,16 @@ MATCHER_P2(StatusIs, code, reason,
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s.ToString() << " with reason '" << pc::ReasonOf(s) << "'";
   return s.code() == code && pc::ReasonOf(s) == reason;
+}
+
+// A StatusOr that is OK and whose value equals `value`.
+MATCHER_P(IsOkAndHolds, value, "is OK and holds " + ::testing::PrintToString(value)) {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  *result_listener << "value is " << ::testing::PrintToString(*arg);
+  return *arg == value;
 }
 
 }  // namespace pc::testing

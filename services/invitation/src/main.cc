@@ -1,0 +1,157 @@
+// pc-invitation: flags → wire the store, the outbox relay, the domain and the gRPC service →
+// serve until SIGTERM, then shut down in order (runtime::Server).
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "domain.h"
+#include "grpc_service.h"
+#include "pc/auth/keys.h"
+#include "pc/auth/verifier.h"
+#include "pc/kafka/publisher.h"
+#include "pc/runtime/flags.h"
+#include "pc/runtime/init.h"
+#include "pc/runtime/metrics.h"
+#include "pc/runtime/server.h"
+#include "pc/storage/database.h"
+#include "pc/storage/outbox.h"
+#include "spdlog/spdlog.h"
+#include "sql_repository.h"
+
+ABSL_FLAG(std::string, database_url, "sqlite://.local/data/invitation.db",
+          "sqlite://<path> (embedded default) or postgresql://user@host:port/db");
+ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
+ABSL_FLAG(std::string, portal_base_url, "http://localhost:8080",
+          "Base URL of this cloud's portal: links are <base>/invitations/accept?token=…");
+ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
+          "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
+ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
+ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
+ABSL_FLAG(int32_t, invitation_validity_days, 30, "Default link validity in days (1–90)");
+ABSL_FLAG(absl::Duration, expiry_sweep_interval, absl::Minutes(1),
+          "How often PENDING invitations past their expiry are moved to EXPIRED");
+
+namespace {
+
+// Runs `fn` every `interval` on its own thread until Stop().
+class Ticker {
+ public:
+  Ticker(absl::Duration interval, std::function<void()> fn)
+      : thread_([this, interval, fn = std::move(fn)] {
+          std::unique_lock lock(mu_);
+          while (!stop_) {
+            lock.unlock();
+            fn();
+            lock.lock();
+            cv_.wait_for(lock, absl::ToChronoMilliseconds(interval), [this] { return stop_; });
+          }
+        }) {}
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Ticker() { Stop(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetFlag(&FLAGS_grpc_port, 50051);
+  absl::SetFlag(&FLAGS_admin_port, 51051);
+  pc::runtime::Init(
+      argc, argv, "invitation",
+      {pc::runtime::NonEmptyFlag(FLAGS_database_url), pc::runtime::NonEmptyFlag(FLAGS_kafka_brokers),
+       pc::runtime::NonEmptyFlag(FLAGS_jwt_keys_dir),
+       pc::runtime::CheckFlag<std::string>(
+           FLAGS_portal_base_url,
+           [](const std::string& url) -> std::string {
+             return (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) &&
+                            url.back() != '/'
+                        ? ""
+                        : "must be an http(s) URL without a trailing '/'";
+           }),
+       pc::runtime::CheckFlag<int32_t>(FLAGS_invitation_validity_days,
+                                       [](const int32_t& d) -> std::string {
+                                         return d >= 1 && d <= 90 ? "" : "must be 1–90";
+                                       }),
+       pc::runtime::PositiveDurationFlag(FLAGS_expiry_sweep_interval)});
+  const std::string cloud = absl::GetFlag(FLAGS_cloud);
+
+  auto db = pc::storage::Open(absl::GetFlag(FLAGS_database_url));
+  PC_CHECK_OK(db.status());
+  PC_CHECK_OK(pc::invitation::SqlRepository::Migrate(**db));
+
+  auto keys = pc::auth::KeySet::LoadDirectory(absl::GetFlag(FLAGS_jwt_keys_dir));
+  PC_CHECK_OK(keys.status());
+  if (keys->empty()) {
+    PC_CHECK_OK(absl::FailedPreconditionError("--jwt_keys_dir has no <kid>.pub.pem key"));
+  }
+  auto verifier = pc::auth::Verifier::Create({.issuer = absl::GetFlag(FLAGS_jwt_issuer),
+                                              .audience = absl::GetFlag(FLAGS_jwt_audience),
+                                              .cloud = cloud},
+                                             *std::move(keys));
+  PC_CHECK_OK(verifier.status());
+
+  auto publisher = pc::kafka::KafkaPublisher::Create(
+      {.brokers = absl::GetFlag(FLAGS_kafka_brokers), .client_id = "invitation-" + cloud});
+  PC_CHECK_OK(publisher.status());
+  pc::storage::OutboxRelay relay(**db, **publisher);
+
+  const pc::Clock& clock = pc::SystemClock::Get();
+  pc::invitation::SqlRepository repository(**db);
+  pc::invitation::InvitationDomain domain(
+      {.cloud = cloud,
+       .portal_base_url = absl::GetFlag(FLAGS_portal_base_url),
+       .default_validity = absl::Hours(24) * absl::GetFlag(FLAGS_invitation_validity_days)},
+      repository, clock, /*eligibility=*/nullptr, [&relay] { relay.Notify(); });
+  pc::invitation::InvitationGrpcService service(domain, *verifier, clock);
+
+  auto& registry = pc::runtime::Registry::Default();
+  registry.AddGauge("pc_outbox_backlog", "Outbox rows not yet published.")
+      .WithLabels()
+      .SetCallback([&relay] { return static_cast<double>(relay.Backlog().value_or(-1)); });
+  registry.AddGauge("pc_outbox_published_rows", "Outbox rows published and marked sent since start.")
+      .WithLabels()
+      .SetCallback([&relay] { return static_cast<double>(relay.published_total()); });
+  auto& expired = registry.AddCounter("pc_invitations_expired_total",
+                                      "Invitations moved to EXPIRED by the sweeper.");
+
+  pc::runtime::Server server(pc::runtime::ServerOptions::FromFlags());
+  server.AddService(&service);
+  // Stop actions run newest first: sweeper, relay, producer, store.
+  server.OnStop("database", [&db] { db->reset(); });
+  server.OnStop("kafka producer", [&publisher] { (*publisher)->Close(absl::Seconds(10)); });
+  server.OnStop("outbox relay", [&relay] {
+    if (absl::Status s = relay.Stop(absl::Seconds(10)); !s.ok()) {
+      spdlog::warn("outbox relay stopped with undelivered rows: {}", s.ToString());
+    }
+  });
+  relay.Start();
+  Ticker sweeper(absl::GetFlag(FLAGS_expiry_sweep_interval), [&] {
+    absl::StatusOr<int> n = domain.ExpireDue();
+    if (!n.ok()) {
+      spdlog::warn("expiry sweep failed: {}", n.status().ToString());
+    } else if (*n > 0) {
+      expired.WithLabels().Increment(*n);
+      spdlog::info("expired {} invitation(s)", *n);
+    }
+  });
+  server.OnStop("expiry sweeper", [&sweeper] { sweeper.Stop(); });
+
+  PC_CHECK_OK(server.Start());
+  spdlog::info("invitation service ({}) serving gRPC on :{}, admin on :{}", cloud,
+               server.grpc_port(), server.admin_port());
+  server.Wait();
+  return 0;
+}

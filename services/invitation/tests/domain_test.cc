@@ -1,0 +1,671 @@
+// The invitation domain against a real store: SQLite (label unit) and PostgreSQL (label
+// integration) run this same suite, so it is also the repository contract test.
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "domain.h"
+#include "email_draft.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pc/common/errors.h"
+#include "pc/common/ids.h"
+#include "pc/events/envelope.h"
+#include "pc/storage/test_database.h"
+#include "pc/testing/fake_clock.h"
+#include "pc/testing/status_matchers.h"
+#include "sql_repository.h"
+
+namespace pc::invitation {
+namespace {
+
+namespace common = partnercenter::common::v1;
+using ::pc::testing::IsOk;
+using ::pc::testing::IsOkAndHolds;
+using ::pc::testing::StatusIs;
+using ::testing::HasSubstr;
+using Code = absl::StatusCode;
+
+#ifdef PC_TEST_POSTGRES
+constexpr pc::storage::Dialect kDialect = pc::storage::Dialect::kPostgres;
+#else
+constexpr pc::storage::Dialect kDialect = pc::storage::Dialect::kSqlite;
+#endif
+
+CallContext Partner(const std::string& tenant = "partner-a") {
+  return {{.subject = "user-" + tenant, .tenant_id = tenant, .cloud = "global",
+           .roles = {"partner_admin"}, .display_name = "Fabrikam " + tenant},
+          "corr-1"};
+}
+CallContext Agent(const std::string& tenant = "partner-a") {
+  return {{.subject = "agent", .tenant_id = tenant, .cloud = "global", .roles = {"partner_agent"}},
+          ""};
+}
+CallContext Customer(const std::string& tenant = "customer-1") {
+  return {{.subject = "admin@" + tenant, .tenant_id = tenant, .cloud = "global",
+           .roles = {"customer_admin"}},
+          "corr-2"};
+}
+
+std::string TokenOf(const v1::EmailDraft& draft) {
+  const std::string marker = "token=";
+  return draft.link().substr(draft.link().find(marker) + marker.size());
+}
+
+common::CustomerProfile Profile(const std::string& domain = "contoso.com") {
+  common::CustomerProfile p;
+  p.set_company_name("Contoso Ltd");
+  p.set_primary_domain(domain);
+  p.set_country("BR");
+  return p;
+}
+
+class InvitationDomainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto test_db = pc::storage::TestDatabase::Create(kDialect);
+    ASSERT_TRUE(test_db.ok()) << test_db.status();
+    test_db_ = *std::move(test_db);
+    auto db = test_db_->Open();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_OK(SqlRepository::Migrate(*db_));
+    repository_ = std::make_unique<SqlRepository>(*db_);
+    domain_ = std::make_unique<InvitationDomain>(
+        DomainOptions{.cloud = "global", .portal_base_url = "https://portal.example"},
+        *repository_, clock_, nullptr, [this] { ++commits_; });
+  }
+
+  v1::CreateInvitationRequest Request(const std::string& request_id = "req-1") {
+    v1::CreateInvitationRequest req;
+    req.set_request_id(request_id);
+    req.set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
+    req.set_include_admin_permission(true);
+    req.mutable_customer_hint()->set_email_domain("contoso.com");
+    req.set_message("Looking forward to working with you.");
+    return req;
+  }
+
+  v1::CreateInvitationResponse MustCreate(const v1::CreateInvitationRequest& req,
+                                          const CallContext& call = Partner()) {
+    auto created = domain_->Create(call, req);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *created : v1::CreateInvitationResponse();
+  }
+
+  absl::StatusOr<v1::AcceptInvitationResponse> Accept(const std::string& token,
+                                                      const CallContext& call = Customer(),
+                                                      const std::string& domain = "contoso.com") {
+    v1::AcceptInvitationRequest req;
+    req.set_request_id("accept-1");
+    req.set_token(token);
+    *req.mutable_customer_profile() = Profile(domain);
+    return domain_->Accept(call, req);
+  }
+
+  absl::StatusOr<v1::Invitation> Decline(const std::string& token,
+                                         const CallContext& call = Customer()) {
+    v1::DeclineInvitationRequest req;
+    req.set_request_id("decline-1");
+    req.set_token(token);
+    req.set_reason("We already have a partner");
+    return domain_->Decline(call, req);
+  }
+
+  absl::StatusOr<v1::Invitation> Cancel(const std::string& id,
+                                        const std::string& request_id = "cancel-1") {
+    v1::CancelInvitationRequest req;
+    req.set_request_id(request_id);
+    req.set_id(id);
+    return domain_->Cancel(Partner(), req);
+  }
+
+  absl::StatusOr<v1::ResendInvitationResponse> Resend(const std::string& id,
+                                                      const std::string& request_id = "resend-1") {
+    v1::ResendInvitationRequest req;
+    req.set_request_id(request_id);
+    req.set_id(id);
+    return domain_->Resend(Partner(), req);
+  }
+
+  absl::StatusOr<v1::InvitationPreview> Preview(const std::string& token,
+                                                const CallContext& call = Customer()) {
+    v1::PreviewInvitationRequest req;
+    req.set_token(token);
+    return domain_->Preview(call, req);
+  }
+
+  // The outbox, decoded, in publication order.
+  std::vector<partnercenter::events::v1::EventEnvelope> Events() {
+    std::vector<partnercenter::events::v1::EventEnvelope> out;
+    EXPECT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+      auto rows = tx.Query("SELECT payload FROM outbox ORDER BY id");
+      if (!rows.ok()) return rows.status();
+      for (const auto& row : *rows) {
+        auto bytes = row.GetBytes(0);
+        if (!bytes.ok()) return bytes.status();
+        auto e = pc::events::Decode(*bytes);
+        if (!e.ok()) return e.status();
+        out.push_back(*e);
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  std::vector<std::string> EventTypes() {
+    std::vector<std::string> types;
+    for (const auto& e : Events()) types.push_back(e.type());
+    return types;
+  }
+
+  int64_t Count(const std::string& table) {
+    int64_t n = -1;
+    EXPECT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+      auto row = tx.QueryOne("SELECT count(*) FROM " + table);
+      if (!row.ok()) return row.status();
+      auto v = row->GetInt64(0);
+      if (!v.ok()) return v.status();
+      n = *v;
+      return absl::OkStatus();
+    }));
+    return n;
+  }
+
+  // Everything stored, as text, for secret-leak checks.
+  std::string Dump() {
+    std::string dump;
+    EXPECT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+      for (const char* table : {"invitations", "invitation_requests", "outbox"}) {
+        auto rows = tx.Query(absl::StrCat("SELECT * FROM ", table));
+        if (!rows.ok()) return rows.status();
+        for (const auto& row : *rows) {
+          for (size_t i = 0; i < row.size(); ++i) {
+            auto v = row.values()[i];
+            if (auto t = v.AsText(); t.ok()) absl::StrAppend(&dump, *t, "\n");
+            if (auto b = v.AsBytes(); b.ok()) absl::StrAppend(&dump, *b, "\n");
+          }
+        }
+      }
+      return absl::OkStatus();
+    }));
+    return dump;
+  }
+
+  pc::testing::FakeClock clock_{absl::FromUnixSeconds(1'750'000'000)};
+  std::unique_ptr<pc::storage::TestDatabase> test_db_;
+  std::unique_ptr<pc::storage::Database> db_;
+  std::unique_ptr<SqlRepository> repository_;
+  std::unique_ptr<InvitationDomain> domain_;
+  int commits_ = 0;
+};
+
+TEST_F(InvitationDomainTest, CreateDraftsAnEmailWithASingleUseLinkAndEmitsInvitationSent) {
+  const auto created = MustCreate(Request());
+  const v1::Invitation& inv = created.invitation();
+  EXPECT_EQ(inv.state(), common::INVITATION_STATE_PENDING);
+  EXPECT_EQ(inv.partner_id(), "partner-a");
+  EXPECT_EQ(inv.version(), 1);
+  EXPECT_EQ(inv.expire_time().seconds() - inv.create_time().seconds(), 30 * 24 * 3600);
+  const v1::EmailDraft& draft = created.email_draft();
+  EXPECT_TRUE(absl::StartsWith(draft.link(), "https://portal.example/invitations/accept?token="));
+  EXPECT_EQ(TokenOf(draft).size(), 43u);
+  EXPECT_THAT(draft.body(), HasSubstr(draft.link()));
+  EXPECT_THAT(draft.body(), HasSubstr("Looking forward to working with you."));
+  EXPECT_THAT(draft.subject(), HasSubstr("Fabrikam partner-a"));
+  EXPECT_TRUE(absl::StartsWith(draft.mailto_url(), "mailto:?subject=Fabrikam%20partner-a"));
+  EXPECT_THAT(draft.mailto_url(), HasSubstr(MailtoEncode(draft.link())));
+  EXPECT_EQ(commits_, 1);
+
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  const auto& e = events[0];
+  EXPECT_EQ(e.type(), "InvitationSent");
+  EXPECT_EQ(e.aggregate_id(), inv.id());
+  EXPECT_EQ(e.aggregate_version(), 1);
+  EXPECT_EQ(e.partner_id(), "partner-a");
+  EXPECT_EQ(e.cloud(), common::CLOUD_GLOBAL);
+  EXPECT_EQ(e.correlation_id(), "corr-1");
+  EXPECT_EQ(e.actor().kind(), common::ACTOR_KIND_PARTNER_USER);
+  EXPECT_EQ(e.invitation_sent().customer_hint().email_domain(), "contoso.com");
+  EXPECT_TRUE(e.invitation_sent().include_admin_permission());
+}
+
+TEST_F(InvitationDomainTest, NoRawTokenIsEverStored) {
+  const auto created = MustCreate(Request());
+  auto resent = Resend(created.invitation().id());
+  ASSERT_THAT(resent, IsOk());
+  const std::string dump = Dump();
+  ASSERT_FALSE(dump.empty());
+  EXPECT_THAT(dump, HasSubstr(created.invitation().id()));  // the dump is real
+  EXPECT_THAT(dump, ::testing::Not(HasSubstr(TokenOf(created.email_draft()))));
+  EXPECT_THAT(dump, ::testing::Not(HasSubstr(TokenOf(resent->email_draft()))));
+}
+
+TEST_F(InvitationDomainTest, CreateIsIdempotentByRequestId) {
+  const auto first = MustCreate(Request("same"));
+  const auto again = MustCreate(Request("same"));
+  EXPECT_EQ(again.invitation().id(), first.invitation().id());
+  EXPECT_EQ(EventTypes(), std::vector<std::string>{"InvitationSent"});
+  // The retry's link works; the first one (possibly never seen) no longer does.
+  EXPECT_THAT(Preview(TokenOf(again.email_draft())), IsOk());
+  EXPECT_THAT(Preview(TokenOf(first.email_draft())), StatusIs(Code::kNotFound));
+  // The same request id for a different request is refused.
+  auto other = Request("same");
+  other.set_message("different");
+  EXPECT_THAT(domain_->Create(Partner(), other),
+              StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+}
+
+TEST_F(InvitationDomainTest, OnePendingInvitationPerPartnerCustomerAndKind) {
+  const auto first = MustCreate(Request("r1"));
+  auto second = domain_->Create(Partner(), Request("r2"));
+  EXPECT_THAT(second, StatusIs(Code::kAlreadyExists, reason::kPendingInvitationExists));
+  EXPECT_EQ(pc::ReasonMetadataOf(second.status()).at("invitation_id"), first.invitation().id());
+  // Another partner, or another customer, is fine.
+  EXPECT_THAT(domain_->Create(Partner("partner-b"), Request("r3")), IsOk());
+  auto other_customer = Request("r4");
+  other_customer.mutable_customer_hint()->set_email_domain("northwind.com");
+  EXPECT_THAT(domain_->Create(Partner(), other_customer), IsOk());
+  // Once the first is no longer pending, a new one may be created.
+  ASSERT_THAT(Cancel(first.invitation().id()), IsOk());
+  EXPECT_THAT(domain_->Create(Partner(), Request("r5")), IsOk());
+}
+
+TEST_F(InvitationDomainTest, AcceptIsSingleUseAndIdempotentForTheSameCustomer) {
+  const auto created = MustCreate(Request());
+  const std::string token = TokenOf(created.email_draft());
+  auto accepted = Accept(token);
+  ASSERT_THAT(accepted, IsOk());
+  EXPECT_EQ(accepted->invitation().state(), common::INVITATION_STATE_ACCEPTED);
+  EXPECT_EQ(accepted->invitation().customer_id(), "customer-1");
+  EXPECT_EQ(accepted->invitation().version(), 2);
+
+  auto again = Accept(token);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->invitation().version(), 2);
+  EXPECT_THAT(Accept(token, Customer("customer-2")),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type(), "InvitationAccepted");
+  EXPECT_EQ(events[1].customer_id(), "customer-1");
+  EXPECT_EQ(events[1].aggregate_version(), 2);
+  EXPECT_EQ(events[1].invitation_accepted().customer_profile().company_name(), "Contoso Ltd");
+  EXPECT_EQ(events[1].actor().kind(), common::ACTOR_KIND_CUSTOMER_ADMIN);
+}
+
+TEST_F(InvitationDomainTest, EveryUnusableLinkGetsTheSameError) {
+  const absl::Status expected = InvitationDomain::InvalidLinkError();
+  auto unknown = Accept(pc::RandomUrlSafeToken(32));
+
+  const auto used = MustCreate(Request("u"));
+  ASSERT_THAT(Accept(TokenOf(used.email_draft()), Customer("c-used")), IsOk());
+  auto used_by_other = Accept(TokenOf(used.email_draft()));
+
+  auto canceled_req = Request("c");
+  canceled_req.mutable_customer_hint()->set_email_domain("canceled.com");
+  const auto canceled = MustCreate(canceled_req);
+  ASSERT_THAT(Cancel(canceled.invitation().id()), IsOk());
+  auto after_cancel = Accept(TokenOf(canceled.email_draft()), Customer(), "canceled.com");
+
+  auto declined_req = Request("d");
+  declined_req.mutable_customer_hint()->set_email_domain("declined.com");
+  const auto declined = MustCreate(declined_req);
+  ASSERT_THAT(Decline(TokenOf(declined.email_draft()), Customer("c-declined")), IsOk());
+  auto after_decline = Accept(TokenOf(declined.email_draft()), Customer(), "declined.com");
+
+  auto expired_req = Request("e");
+  expired_req.mutable_customer_hint()->set_email_domain("expired.com");
+  const auto expired = MustCreate(expired_req);
+  clock_.Advance(absl::Hours(24 * 31));
+  auto after_expiry = Accept(TokenOf(expired.email_draft()), Customer(), "expired.com");
+
+  for (const auto* result : {&unknown, &used_by_other, &after_cancel, &after_decline,
+                             &after_expiry}) {
+    ASSERT_FALSE(result->ok());
+    EXPECT_EQ(result->status().code(), expected.code());
+    EXPECT_EQ(result->status().message(), expected.message());
+    EXPECT_EQ(pc::ReasonOf(result->status()), reason::kInvalidInvitationLink);
+  }
+}
+
+TEST_F(InvitationDomainTest, ExpiryIsExactAtTheBoundary) {
+  auto req = Request();
+  req.set_validity_days(1);
+  const auto created = MustCreate(req);
+  const std::string token = TokenOf(created.email_draft());
+  clock_.Advance(absl::Hours(24) - absl::Microseconds(1));
+  EXPECT_THAT(Preview(token), IsOk());
+  EXPECT_THAT(domain_->ExpireDue(), IsOkAndHolds(0));
+  clock_.Advance(absl::Microseconds(1));
+  EXPECT_THAT(Preview(token), StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(domain_->ExpireDue(), IsOkAndHolds(1));
+  EXPECT_THAT(domain_->ExpireDue(), IsOkAndHolds(0));  // no second expiry
+  EXPECT_EQ(EventTypes(), (std::vector<std::string>{"InvitationSent", "InvitationExpired"}));
+  v1::GetInvitationRequest get;
+  get.set_id(created.invitation().id());
+  EXPECT_EQ(domain_->Get(Partner(), get)->state(), common::INVITATION_STATE_EXPIRED);
+}
+
+TEST_F(InvitationDomainTest, ResendKillsTheOldLink) {
+  const auto created = MustCreate(Request());
+  auto resent = Resend(created.invitation().id());
+  ASSERT_THAT(resent, IsOk());
+  EXPECT_EQ(resent->invitation().id(), created.invitation().id());
+  EXPECT_EQ(resent->invitation().version(), 2);
+  EXPECT_NE(resent->email_draft().link(), created.email_draft().link());
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(Accept(TokenOf(resent->email_draft())), IsOk());
+  EXPECT_EQ(EventTypes(), (std::vector<std::string>{"InvitationSent", "InvitationResent",
+                                                    "InvitationAccepted"}));
+}
+
+// Every command from every state: what is allowed, and the exact refusal otherwise.
+enum class Start { kPending, kAccepted, kDeclined, kCanceled, kExpired };
+enum class Command { kAccept, kDecline, kCancel, kResend, kPreview };
+
+struct Transition {
+  Start start;
+  Command command;
+  Code code;
+  std::string reason;
+  common::InvitationState end;
+};
+
+const char* StartName(Start s) {
+  static const char* const kNames[] = {"Pending", "Accepted", "Declined", "Canceled", "Expired"};
+  return kNames[static_cast<int>(s)];
+}
+const char* CommandName(Command c) {
+  static const char* const kNames[] = {"Accept", "Decline", "Cancel", "Resend", "Preview"};
+  return kNames[static_cast<int>(c)];
+}
+void PrintTo(const Transition& t, std::ostream* os) {
+  *os << CommandName(t.command) << "When" << StartName(t.start);
+}
+
+class StateMachineTest : public InvitationDomainTest,
+                         public ::testing::WithParamInterface<Transition> {};
+
+TEST_P(StateMachineTest, AppliesOrRefuses) {
+  const Transition& t = GetParam();
+  const auto created = MustCreate(Request());
+  const std::string id = created.invitation().id();
+  const std::string token = TokenOf(created.email_draft());
+  switch (t.start) {
+    case Start::kPending: break;
+    case Start::kAccepted: ASSERT_THAT(Accept(token, Customer("other")), IsOk()); break;
+    case Start::kDeclined: ASSERT_THAT(Decline(token, Customer("other")), IsOk()); break;
+    case Start::kCanceled: ASSERT_THAT(Cancel(id, "setup"), IsOk()); break;
+    case Start::kExpired:
+      clock_.Advance(absl::Hours(24 * 30));
+      ASSERT_THAT(domain_->ExpireDue(), IsOkAndHolds(1));
+      break;
+  }
+  const size_t events_before = Events().size();
+  absl::Status status;
+  switch (t.command) {
+    case Command::kAccept: status = Accept(token).status(); break;
+    case Command::kDecline: status = Decline(token).status(); break;
+    case Command::kCancel: status = Cancel(id).status(); break;
+    case Command::kResend: status = Resend(id).status(); break;
+    case Command::kPreview: status = Preview(token).status(); break;
+  }
+  EXPECT_EQ(status.code(), t.code) << status;
+  EXPECT_EQ(pc::ReasonOf(status), t.reason);
+  v1::GetInvitationRequest get;
+  get.set_id(id);
+  EXPECT_EQ(domain_->Get(Partner(), get)->state(), t.end);
+  const bool changes = t.code == Code::kOk && t.command != Command::kPreview;
+  EXPECT_EQ(Events().size(), events_before + (changes ? 1 : 0));
+}
+
+const std::string kLink = reason::kInvalidInvitationLink;
+const std::string kNotPending = reason::kInvitationNotPending;
+using S = common::InvitationState;
+INSTANTIATE_TEST_SUITE_P(
+    EveryCommandFromEveryState, StateMachineTest,
+    ::testing::Values(
+        Transition{Start::kPending, Command::kAccept, Code::kOk, "", S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kPending, Command::kDecline, Code::kOk, "", S::INVITATION_STATE_DECLINED},
+        Transition{Start::kPending, Command::kCancel, Code::kOk, "", S::INVITATION_STATE_CANCELED},
+        Transition{Start::kPending, Command::kResend, Code::kOk, "", S::INVITATION_STATE_PENDING},
+        Transition{Start::kPending, Command::kPreview, Code::kOk, "", S::INVITATION_STATE_PENDING},
+        Transition{Start::kAccepted, Command::kAccept, Code::kNotFound, kLink, S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kAccepted, Command::kDecline, Code::kNotFound, kLink, S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kAccepted, Command::kCancel, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kAccepted, Command::kResend, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kAccepted, Command::kPreview, Code::kNotFound, kLink, S::INVITATION_STATE_ACCEPTED},
+        Transition{Start::kDeclined, Command::kAccept, Code::kNotFound, kLink, S::INVITATION_STATE_DECLINED},
+        Transition{Start::kDeclined, Command::kDecline, Code::kNotFound, kLink, S::INVITATION_STATE_DECLINED},
+        Transition{Start::kDeclined, Command::kCancel, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_DECLINED},
+        Transition{Start::kDeclined, Command::kResend, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_DECLINED},
+        Transition{Start::kDeclined, Command::kPreview, Code::kNotFound, kLink, S::INVITATION_STATE_DECLINED},
+        Transition{Start::kCanceled, Command::kAccept, Code::kNotFound, kLink, S::INVITATION_STATE_CANCELED},
+        Transition{Start::kCanceled, Command::kDecline, Code::kNotFound, kLink, S::INVITATION_STATE_CANCELED},
+        Transition{Start::kCanceled, Command::kCancel, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_CANCELED},
+        Transition{Start::kCanceled, Command::kResend, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_CANCELED},
+        Transition{Start::kCanceled, Command::kPreview, Code::kNotFound, kLink, S::INVITATION_STATE_CANCELED},
+        Transition{Start::kExpired, Command::kAccept, Code::kNotFound, kLink, S::INVITATION_STATE_EXPIRED},
+        Transition{Start::kExpired, Command::kDecline, Code::kNotFound, kLink, S::INVITATION_STATE_EXPIRED},
+        Transition{Start::kExpired, Command::kCancel, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_EXPIRED},
+        Transition{Start::kExpired, Command::kResend, Code::kFailedPrecondition, kNotPending, S::INVITATION_STATE_EXPIRED},
+        Transition{Start::kExpired, Command::kPreview, Code::kNotFound, kLink, S::INVITATION_STATE_EXPIRED}),
+    [](const auto& info) { return ::testing::PrintToString(info.param); });
+
+TEST_F(InvitationDomainTest, CustomerHintDecidesWhoMayAccept) {
+  auto by_tenant = Request("t");
+  by_tenant.mutable_customer_hint()->set_tenant_id("customer-9");
+  const auto t = MustCreate(by_tenant);
+  EXPECT_THAT(Accept(TokenOf(t.email_draft()), Customer("customer-1")),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(Accept(TokenOf(t.email_draft()), Customer("customer-9")), IsOk());
+
+  const auto d = MustCreate(Request("d"));  // hint: contoso.com
+  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2"), "northwind.com"),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2"), "CONTOSO.com"), IsOk());
+}
+
+TEST_F(InvitationDomainTest, RepeatedBadLinksAreRateLimitedPerCustomerTenant) {
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(Accept(pc::RandomUrlSafeToken(32)), StatusIs(Code::kNotFound));
+  }
+  const auto created = MustCreate(Request());
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())),
+              StatusIs(Code::kResourceExhausted, reason::kRateLimited));
+  // Another tenant is not affected; the window passes.
+  EXPECT_THAT(Preview(TokenOf(created.email_draft()), Customer("customer-2")), IsOk());
+  clock_.Advance(absl::Minutes(15));
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())), IsOk());
+}
+
+TEST_F(InvitationDomainTest, RolesAndTenantsAreEnforced) {
+  const auto created = MustCreate(Request());
+  const std::string id = created.invitation().id();
+  EXPECT_THAT(domain_->Create(Customer(), Request("x")),
+              StatusIs(Code::kPermissionDenied, reason::kMissingRole));
+  EXPECT_THAT(domain_->Create(Agent(), Request("x")),
+              StatusIs(Code::kPermissionDenied, reason::kMissingRole));
+  EXPECT_THAT(Accept(TokenOf(created.email_draft()), Partner()),
+              StatusIs(Code::kPermissionDenied, reason::kMissingRole));
+  v1::GetInvitationRequest get;
+  get.set_id(id);
+  EXPECT_THAT(domain_->Get(Agent(), get), IsOk());
+  EXPECT_THAT(domain_->Get(Partner("partner-b"), get), StatusIs(Code::kNotFound));
+  v1::CancelInvitationRequest cancel;
+  cancel.set_request_id("c");
+  cancel.set_id(id);
+  EXPECT_THAT(domain_->Cancel(Partner("partner-b"), cancel), StatusIs(Code::kNotFound));
+  v1::ListInvitationsRequest list;
+  EXPECT_EQ(domain_->List(Partner("partner-b"), list)->invitations_size(), 0);
+  EXPECT_EQ(domain_->List(Partner(), list)->invitations_size(), 1);
+}
+
+TEST_F(InvitationDomainTest, CrossCloudInvitationsAreInvisible) {
+  const auto created = MustCreate(Request());
+  InvitationDomain usgov(DomainOptions{.cloud = "usgov"}, *repository_, clock_, nullptr);
+  CallContext partner = Partner();
+  partner.claims.cloud = "usgov";
+  v1::GetInvitationRequest get;
+  get.set_id(created.invitation().id());
+  EXPECT_THAT(usgov.Get(partner, get), StatusIs(Code::kNotFound));
+  CallContext customer = Customer();
+  customer.claims.cloud = "usgov";
+  v1::AcceptInvitationRequest accept;
+  accept.set_request_id("a");
+  accept.set_token(TokenOf(created.email_draft()));
+  *accept.mutable_customer_profile() = Profile();
+  EXPECT_THAT(usgov.Accept(customer, accept),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+}
+
+struct BadCreate {
+  std::string name;
+  std::function<void(v1::CreateInvitationRequest&)> mutate;
+  std::string field;
+};
+
+void PrintTo(const BadCreate& b, std::ostream* os) { *os << b.name; }
+
+class BadCreateTest : public InvitationDomainTest,
+                      public ::testing::WithParamInterface<BadCreate> {};
+
+TEST_P(BadCreateTest, IsRejectedNamingTheFieldAndChangesNothing) {
+  auto req = Request();
+  GetParam().mutate(req);
+  auto result = domain_->Create(Partner(), req);
+  EXPECT_THAT(result, StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  EXPECT_EQ(pc::ReasonMetadataOf(result.status())["field"], GetParam().field);
+  EXPECT_EQ(Count("invitations"), 0);
+  EXPECT_EQ(Count("outbox"), 0);
+  EXPECT_EQ(commits_, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, BadCreateTest,
+    ::testing::Values(
+        BadCreate{"EmptyRequestId", [](auto& r) { r.clear_request_id(); }, "request_id"},
+        BadCreate{"LongRequestId", [](auto& r) { r.set_request_id(std::string(129, 'x')); },
+                  "request_id"},
+        BadCreate{"NoKind", [](auto& r) { r.set_kind(common::INVITATION_KIND_UNSPECIFIED); },
+                  "kind"},
+        BadCreate{"UnknownKind", [](auto& r) { r.set_kind(static_cast<common::InvitationKind>(99)); },
+                  "kind"},
+        BadCreate{"BadDomain",
+                  [](auto& r) { r.mutable_customer_hint()->set_email_domain("not a domain"); },
+                  "customer_hint.email_domain"},
+        BadCreate{"SingleLabelDomain",
+                  [](auto& r) { r.mutable_customer_hint()->set_email_domain("localhost"); },
+                  "customer_hint.email_domain"},
+        BadCreate{"BadTenant",
+                  [](auto& r) { r.mutable_customer_hint()->set_tenant_id("a b"); },
+                  "customer_hint.tenant_id"},
+        BadCreate{"LongMessage", [](auto& r) { r.set_message(std::string(2001, 'm')); },
+                  "message"},
+        BadCreate{"ControlCharInMessage", [](auto& r) { r.set_message(std::string("a\0b", 3)); },
+                  "message"},
+        BadCreate{"BadLocale", [](auto& r) { r.set_locale("xx"); }, "locale"},
+        BadCreate{"TooLong", [](auto& r) { r.set_validity_days(91); }, "validity_days"},
+        BadCreate{"Negative", [](auto& r) { r.set_validity_days(-1); }, "validity_days"},
+        BadCreate{"SelfAsReseller", [](auto& r) { r.set_indirect_reseller_id("partner-a"); },
+                  "indirect_reseller_id"},
+        BadCreate{"RestoreWithoutTenant",
+                  [](auto& r) { r.set_kind(common::INVITATION_KIND_ADMIN_RESTORE); },
+                  "customer_hint.tenant_id"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(InvitationDomainTest, BadTokensAndPagesAreInvalidArguments) {
+  for (const std::string& token :
+       std::vector<std::string>{"", "short", std::string(43, '*'), std::string(5000, 'a')}) {
+    auto result = Accept(token);
+    EXPECT_THAT(result, StatusIs(Code::kInvalidArgument, reason::kInvalidField)) << token;
+    EXPECT_EQ(pc::ReasonMetadataOf(result.status())["field"], "token");
+  }
+  v1::ListInvitationsRequest list;
+  list.set_page_size(10000);
+  EXPECT_THAT(domain_->List(Partner(), list), StatusIs(Code::kInvalidArgument));
+  list.set_page_size(-1);
+  EXPECT_THAT(domain_->List(Partner(), list), StatusIs(Code::kInvalidArgument));
+  list.set_page_size(0);
+  list.set_page_token("garbage!");
+  EXPECT_THAT(domain_->List(Partner(), list), StatusIs(Code::kInvalidArgument));
+  list.clear_page_token();
+  list.set_order_by("name; DROP TABLE invitations");
+  EXPECT_THAT(domain_->List(Partner(), list), StatusIs(Code::kInvalidArgument));
+  v1::GetInvitationRequest get;
+  get.set_id("not-a-uuid");
+  EXPECT_THAT(domain_->Get(Partner(), get), StatusIs(Code::kInvalidArgument));
+}
+
+TEST_F(InvitationDomainTest, ListPagesWithAnOpaqueCursorInEveryOrder) {
+  std::set<std::string> created;
+  for (int i = 0; i < 7; ++i) {
+    auto req = Request(absl::StrCat("r", i));
+    req.mutable_customer_hint()->set_email_domain(absl::StrCat("c", i, ".com"));
+    req.set_validity_days(10 + (i * 3) % 7);  // expiry order differs from creation order
+    created.insert(MustCreate(req).invitation().id());
+    clock_.Advance(absl::Seconds(i % 2));  // some share a create_time
+  }
+  for (const std::string order :
+       {"create_time desc", "create_time asc", "expire_time asc", "expire_time desc"}) {
+    std::vector<std::string> seen;
+    std::vector<int64_t> keys;
+    v1::ListInvitationsRequest list;
+    list.set_page_size(3);
+    list.set_order_by(order);
+    int pages = 0;
+    do {
+      auto page = domain_->List(Partner(), list);
+      ASSERT_THAT(page, IsOk());
+      ++pages;
+      for (const auto& inv : page->invitations()) {
+        seen.push_back(inv.id());
+        keys.push_back(absl::StartsWith(order, "create") ? inv.create_time().seconds()
+                                                          : inv.expire_time().seconds());
+      }
+      list.set_page_token(page->next_page_token());
+    } while (!list.page_token().empty() && pages < 10);
+    EXPECT_EQ(pages, 3) << order;
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), created) << order;
+    EXPECT_EQ(seen.size(), created.size()) << order;
+    const bool desc = absl::EndsWith(order, "desc");
+    for (size_t i = 1; i < keys.size(); ++i) {
+      EXPECT_TRUE(desc ? keys[i - 1] >= keys[i] : keys[i - 1] <= keys[i]) << order;
+    }
+  }
+  v1::ListInvitationsRequest pending_only;
+  pending_only.add_states(common::INVITATION_STATE_CANCELED);
+  EXPECT_EQ(domain_->List(Partner(), pending_only)->invitations_size(), 0);
+}
+
+TEST_F(InvitationDomainTest, StaleVersionIsAborted) {
+  const auto created = MustCreate(Request());
+  v1::CancelInvitationRequest cancel;
+  cancel.set_request_id("c");
+  cancel.set_id(created.invitation().id());
+  cancel.set_version(7);
+  EXPECT_THAT(domain_->Cancel(Partner(), cancel),
+              StatusIs(Code::kAborted, reason::kVersionConflict));
+  cancel.set_version(1);
+  EXPECT_THAT(domain_->Cancel(Partner(), cancel), IsOk());
+}
+
+TEST_F(InvitationDomainTest, DeclineKeepsTheReasonForThePartner) {
+  const auto created = MustCreate(Request());
+  ASSERT_THAT(Decline(TokenOf(created.email_draft())), IsOk());
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type(), "InvitationDeclined");
+  EXPECT_EQ(events[1].invitation_declined().reason(), "We already have a partner");
+  EXPECT_EQ(events[1].cause(), partnercenter::events::v1::CAUSE_CUSTOMER_DECLINED);
+  v1::GetInvitationRequest get;
+  get.set_id(created.invitation().id());
+  EXPECT_EQ(domain_->Get(Partner(), get)->decline_reason(), "We already have a partner");
+}
+
+}  // namespace
+}  // namespace pc::invitation
