@@ -62,7 +62,18 @@ function(pc_test name)
     set(env ${PC_TEST_ENVIRONMENT})
   endif()
   gtest_discover_tests(${name}
+    TEST_PREFIX "${name}."
+    TEST_LIST ${name}_TESTS
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED "${fixtures}"
-               ENVIRONMENT "${env}" TIMEOUT 300)
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  # gtest_discover_tests splits list-valued properties into words, so the fixtures and the
+  # environment are set on the discovered tests by a script CTest includes after discovery.
+  if(fixtures)
+    set(script "${CMAKE_CURRENT_BINARY_DIR}/${name}_fixtures.cmake")
+    file(WRITE "${script}"
+      "foreach(t IN LISTS ${name}_TESTS)\n"
+      "  set_tests_properties(\"\${t}\" PROPERTIES FIXTURES_REQUIRED \"${fixtures}\" ENVIRONMENT \"${env}\")\n"
+      "endforeach()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+  endif()
 endfunction()

@@ -1,0 +1,41 @@
+// Bearer tokens on gRPC calls: the server reads `authorization: Bearer <jwt>` metadata and
+// verifies it; the client attaches it. A per-call helper rather than an interceptor, so
+// each handler decides what it needs.
+//
+//   grpc::Status Get(grpc::ServerContext* ctx, const Req* req, Resp* resp) override {
+//     absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, verifier_, clock_);
+//     if (!claims.ok()) return pc::ToGrpcStatus(claims.status());
+//     ...
+//   }
+//
+//   grpc::ClientContext ctx;
+//   pc::auth::AttachBearerToken(&ctx, token);
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/server_context.h"
+#include "pc/auth/claims.h"
+#include "pc/auth/verifier.h"
+#include "pc/common/clock.h"
+
+namespace pc::auth {
+
+inline constexpr char kAuthorizationHeader[] = "authorization";
+
+// The token in an `authorization` value "Bearer <token>" (scheme case-insensitive).
+// UNAUTHENTICATED (reason INVALID_TOKEN) for any other scheme or an empty token.
+absl::StatusOr<std::string_view> ParseBearerToken(std::string_view header_value);
+
+// Verifies the call's bearer token at `clock.Now()`. UNAUTHENTICATED if the metadata is
+// missing, repeated, not "Bearer <jwt>", or the token fails verification. Accepts both
+// grpc::ServerContext and grpc::CallbackServerContext.
+absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, const Verifier& verifier,
+                                    const pc::Clock& clock);
+
+// Adds `authorization: Bearer <token>` to an outgoing call.
+void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token);
+
+}  // namespace pc::auth

@@ -1,0 +1,51 @@
+#include "pc/auth/grpc_auth.h"
+
+#include <iterator>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "pc/common/errors.h"
+#include "pc/common/status_macros.h"
+
+namespace pc::auth {
+namespace {
+
+absl::Status Unauthenticated(std::string_view why) {
+  return pc::WithReason(absl::UnauthenticatedError(std::string(why)), pc::reason::kInvalidToken);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string_view> ParseBearerToken(std::string_view header_value) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (header_value.size() < kScheme.size() ||
+      !absl::EqualsIgnoreCase(absl::string_view(header_value.data(), kScheme.size()),
+                              absl::string_view(kScheme.data(), kScheme.size()))) {
+    return Unauthenticated("authorization is not a Bearer token");
+  }
+  std::string_view token = header_value.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return Unauthenticated("empty bearer token");
+  if (token.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return Unauthenticated("malformed bearer token");
+  }
+  return token;
+}
+
+absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, const Verifier& verifier,
+                                    const pc::Clock& clock) {
+  auto [first, last] = ctx.client_metadata().equal_range(grpc::string_ref(kAuthorizationHeader));
+  if (first == last) return Unauthenticated("missing authorization metadata");
+  if (std::next(first) != last) return Unauthenticated("repeated authorization metadata");
+  const grpc::string_ref& value = first->second;
+  PC_ASSIGN_OR_RETURN(std::string_view token,
+                      ParseBearerToken(std::string_view(value.data(), value.size())));
+  return verifier.Verify(token, clock.Now());
+}
+
+void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token) {
+  ctx->AddMetadata(kAuthorizationHeader, std::string("Bearer ").append(token));
+}
+
+}  // namespace pc::auth

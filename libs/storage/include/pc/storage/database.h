@@ -1,0 +1,122 @@
+// One small database abstraction with two implementations: SQLite (the embedded default,
+// one process) and PostgreSQL 15 (several replicas). Services write SQL with `$1, $2, …`
+// placeholders in both dialects and run it inside InTransaction.
+//
+//   PC_ASSIGN_OR_RETURN(std::unique_ptr<pc::storage::Database> db,
+//                       pc::storage::Open("sqlite:///var/lib/pc/invitation.db"));
+//   PC_RETURN_IF_ERROR(db->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+//     PC_ASSIGN_OR_RETURN(int64_t changed,
+//                         tx.Execute("UPDATE invitations SET state = $1, version = version + 1 "
+//                                    "WHERE id = $2 AND version = $3", {state, id, version}));
+//     if (changed == 0) return absl::AbortedError("version conflict");
+//     return pc::storage::Outbox::Append(tx, record);   // same transaction
+//   }));   // OK → COMMIT; any error → ROLLBACK and that error is returned
+//
+// Errors use the most specific canonical code and never contain parameter values:
+//   unique / primary key violation            → ALREADY_EXISTS
+//   other constraint (foreign key, not null…) → FAILED_PRECONDITION
+//   serialization failure, deadlock           → ABORTED (retry the whole transaction)
+//   cannot connect, connection lost, busy     → UNAVAILABLE
+//   bad value (e.g. text with NUL, bad input) → INVALID_ARGUMENT
+//   SQL error, wrong parameter count          → INTERNAL (a bug in the calling code)
+// After a statement fails, the transaction is poisoned in both dialects: further statements
+// return FAILED_PRECONDITION and the transaction rolls back even if the callback returns OK
+// (InTransaction then returns the first statement error). Use `ON CONFLICT DO NOTHING` for
+// expected duplicates. Transactions are not retried automatically.
+//
+// SQLite: one connection per Database, WAL, `synchronous=FULL` (configurable), busy_timeout,
+// foreign_keys=ON, every transaction `BEGIN IMMEDIATE` (so writers in this or another process
+// wait for the write lock instead of deadlocking). A mutex serialises transactions on the
+// connection: fine for the embedded single-replica default, not for high read concurrency.
+// PostgreSQL (libpq): a pool of up to `pool_size` connections, READ COMMITTED, a broken idle
+// connection is reconnected before use.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pc/storage/value.h"
+
+namespace pc::storage {
+
+enum class Dialect { kSqlite, kPostgres };
+
+// "sqlite" or "postgres".
+std::string_view DialectName(Dialect dialect);
+
+// The statements of one transaction. Only valid inside the InTransaction callback.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual Dialect dialect() const = 0;
+  // Runs one statement and returns its rows (SELECT, or any statement with RETURNING).
+  virtual absl::StatusOr<std::vector<Row>> Query(std::string_view sql,
+                                                 const std::vector<Value>& params = {}) = 0;
+  // Runs one statement and returns the number of rows it inserted, updated or deleted.
+  virtual absl::StatusOr<int64_t> Execute(std::string_view sql,
+                                          const std::vector<Value>& params = {}) = 0;
+  // Runs one or more `;`-separated statements without parameters (schema changes).
+  virtual absl::Status ExecuteScript(std::string_view sql) = 0;
+  // Exactly one row: NOT_FOUND if there is none, INTERNAL if there are several.
+  absl::StatusOr<Row> QueryOne(std::string_view sql, const std::vector<Value>& params = {});
+};
+
+// A named lock held by this process until the object is destroyed (PostgreSQL: a session-level
+// advisory lock on a dedicated connection; SQLite: always granted, one process owns the file).
+class SessionLock {
+ public:
+  virtual ~SessionLock() = default;
+  // OK while the lock is still held; UNAVAILABLE once its connection was lost.
+  virtual absl::Status Check() = 0;
+};
+
+class Database {
+ public:
+  using TransactionFn = std::function<absl::Status(Transaction&)>;
+
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `fn` in a transaction: commits if it returns OK (and no statement failed), otherwise
+  // rolls back and returns the error. Calling InTransaction from inside `fn` on the same
+  // Database is FAILED_PRECONDITION (a nested call would deadlock or silently not be atomic).
+  absl::Status InTransaction(const TransactionFn& fn);
+
+  // Takes the lock `name` if no other session holds it; nullptr if another one does.
+  virtual absl::StatusOr<std::unique_ptr<SessionLock>> TryLock(std::string_view name) = 0;
+
+ protected:
+  virtual absl::Status RunTransaction(const TransactionFn& fn) = 0;
+};
+
+struct DatabaseOptions {
+  // SQLite: PRAGMA synchronous — "FULL" (default: a commit survives power loss), "NORMAL", "OFF".
+  std::string sqlite_synchronous = "FULL";
+  // SQLite: how long a transaction waits for another connection's write lock (UNAVAILABLE after).
+  absl::Duration sqlite_busy_timeout = absl::Seconds(5);
+  // PostgreSQL: the most connections the pool opens.
+  int pool_size = 4;
+  // PostgreSQL: connect timeout (the URL's `connect_timeout` wins), and how long
+  // InTransaction waits for a free pooled connection before UNAVAILABLE.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration acquire_timeout = absl::Seconds(10);
+  // PostgreSQL: `application_name` shown in pg_stat_activity.
+  std::string application_name = "partnercenter";
+};
+
+// Opens a database:
+//   SQLite:     "sqlite:///abs/path.db", "sqlite://rel/path.db", "/abs/path.db", ":memory:"
+//   PostgreSQL: "postgresql://user@host:port/db?…" or "postgres://…" (any libpq URI)
+// INVALID_ARGUMENT for a bad URL or option, UNAVAILABLE if the database cannot be reached.
+// PostgreSQL connects once here so bad configuration fails at start.
+absl::StatusOr<std::unique_ptr<Database>> Open(std::string_view url,
+                                               const DatabaseOptions& options = {});
+
+}  // namespace pc::storage

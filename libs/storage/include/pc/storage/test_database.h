@@ -1,0 +1,54 @@
+// Throwaway databases for tests (target pc::storage_testing): a SQLite file in a fresh
+// temporary directory, or a fresh PostgreSQL database on the server named by
+// PC_TEST_DATABASE_URL (pc::testing::TempPostgresDatabase). Both are removed when the object is
+// destroyed. Use it to run one
+// repository contract suite against both stores:
+//
+//   class RepoTest : public ::testing::TestWithParam<pc::storage::Dialect> {
+//     void SetUp() override {
+//       auto test_db = pc::storage::TestDatabase::Create(GetParam());
+//       ASSERT_TRUE(test_db.ok()) << test_db.status();   // fails if PC_TEST_DATABASE_URL unset
+//       test_db_ = *std::move(test_db);
+//       auto db = test_db_->Open();
+//       ...
+//     }
+//   };
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "pc/storage/database.h"
+
+namespace pc::testing {
+class TempPostgresDatabase;
+}  // namespace pc::testing
+
+namespace pc::storage {
+
+class TestDatabase {
+ public:
+  // A new empty database. For PostgreSQL, FAILED_PRECONDITION if PC_TEST_DATABASE_URL is
+  // unset (integration tests must fail, not skip, without their database).
+  static absl::StatusOr<std::unique_ptr<TestDatabase>> Create(Dialect dialect);
+  ~TestDatabase();  // Removes the file / drops the database (closing other sessions).
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  Dialect dialect() const { return dialect_; }
+  // The URL to pass to Open() (or to a service's --database_url).
+  const std::string& url() const { return url_; }
+  // Opens a new handle on this database (call it twice for two "replicas").
+  absl::StatusOr<std::unique_ptr<Database>> Open(const DatabaseOptions& options = {}) const;
+
+ private:
+  TestDatabase(Dialect dialect, std::string url, std::string dir,
+               std::unique_ptr<pc::testing::TempPostgresDatabase> postgres);
+  Dialect dialect_;
+  std::string url_;
+  std::string dir_;                                                 // SQLite
+  std::unique_ptr<pc::testing::TempPostgresDatabase> postgres_;    // PostgreSQL
+};
+
+}  // namespace pc::storage

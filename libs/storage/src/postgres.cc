@@ -1,0 +1,418 @@
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "internal.h"
+#include "pc/common/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace pc::storage::internal {
+namespace {
+
+// Type OIDs (pg_type.dat).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+constexpr Oid kNumericOid = 1700;
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string Trimmed(const char* message) {
+  return std::string(absl::StripAsciiWhitespace(message == nullptr ? "" : message));
+}
+
+absl::StatusCode CodeForSqlState(const std::string& state) {
+  if (state == "23505") return absl::StatusCode::kAlreadyExists;
+  if (state == "40001" || state == "40P01" || state == "55P03") return absl::StatusCode::kAborted;
+  if (state == "08P01") return absl::StatusCode::kInternal;  // e.g. wrong parameter count
+  if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03") {
+    return absl::StatusCode::kUnavailable;
+  }
+  if (state == "57014") return absl::StatusCode::kDeadlineExceeded;
+  if (absl::StartsWith(state, "23")) return absl::StatusCode::kFailedPrecondition;
+  if (absl::StartsWith(state, "22")) return absl::StatusCode::kInvalidArgument;
+  if (absl::StartsWith(state, "53")) return absl::StatusCode::kResourceExhausted;
+  return absl::StatusCode::kInternal;
+}
+
+// Built from the primary message and SQLSTATE only: DETAIL lines ("Key (email)=(…) already
+// exists") and data-exception messages ("invalid input syntax for type uuid: \"…\"") can
+// carry parameter values, so they are left out.
+absl::Status Error(PGconn* conn, const PGresult* result, std::string_view what) {
+  std::string prefix = absl::StrCat("postgres ", std::string(what), ": ");
+  if (PQstatus(conn) == CONNECTION_BAD) {
+    return absl::UnavailableError(
+        absl::StrCat(prefix, "connection lost: ", Trimmed(PQerrorMessage(conn))));
+  }
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) {  // a client-side failure: the connection is unusable
+    return absl::UnavailableError(absl::StrCat(
+        prefix, Trimmed(result ? PQresultErrorMessage(result) : PQerrorMessage(conn))));
+  }
+  std::string sqlstate = state;
+  absl::StatusCode code = CodeForSqlState(sqlstate);
+  std::string message;
+  if (absl::StartsWith(sqlstate, "22")) {
+    const char* type = PQresultErrorField(result, PG_DIAG_DATATYPE_NAME);
+    message = absl::StrCat("invalid value", type ? absl::StrCat(" for type ", type) : "");
+  } else {
+    message = Trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+  }
+  return absl::Status(code, absl::StrCat(prefix, message, " (SQLSTATE ", sqlstate, ")"));
+}
+
+void LogNotice(void*, const char* message) {
+  spdlog::debug("postgres: {}", Trimmed(message));
+}
+
+absl::StatusOr<PGconn*> Connect(const std::string& url, const DatabaseOptions& options) {
+  std::string timeout =
+      absl::StrCat(std::max<int64_t>(2, absl::ToInt64Seconds(options.connect_timeout)));
+  // Options first, so that the URL (expanded from dbname) overrides them.
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), options.application_name.c_str(), url.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return absl::ResourceExhaustedError("postgres connect: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("postgres connect: ", Trimmed(PQerrorMessage(conn))));
+    PQfinish(conn);
+    return status;
+  }
+  PQsetNoticeProcessor(conn, &LogNotice, nullptr);
+  return conn;
+}
+
+absl::Status Command(PGconn* conn, const char* sql, std::string_view what) {
+  Result result(PQexec(conn, sql));
+  if (PQresultStatus(result.get()) != PGRES_COMMAND_OK &&
+      PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    return Error(conn, result.get(), what);
+  }
+  return absl::OkStatus();
+}
+
+// Parameters in libpq's form: text for numbers and strings (strings typed `unknown`, so the
+// server infers the column type), binary for bytes.
+class Params {
+ public:
+  explicit Params(const std::vector<Value>& params) {
+    size_t n = params.size();
+    text_.resize(n);
+    values_.resize(n, nullptr);
+    lengths_.resize(n, 0);
+    formats_.resize(n, 0);
+    types_.resize(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const Value& value = params[i];
+      switch (value.kind()) {
+        case ValueKind::kNull: continue;
+        case ValueKind::kInt64:
+          text_[i] = absl::StrCat(*value.AsInt64());
+          types_[i] = kInt8Oid;
+          break;
+        case ValueKind::kDouble: {
+          char buffer[64];
+          auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), *value.AsDouble());
+          text_[i] = std::string(buffer, end);
+          types_[i] = kFloat8Oid;
+          break;
+        }
+        case ValueKind::kText: text_[i] = *value.AsText(); break;
+        case ValueKind::kBytes:
+          text_[i] = *value.AsBytes();
+          types_[i] = kByteaOid;
+          formats_[i] = 1;
+          break;
+      }
+      values_[i] = text_[i].data();
+      lengths_[i] = static_cast<int>(text_[i].size());
+    }
+  }
+  int size() const { return static_cast<int>(values_.size()); }
+  const Oid* types() const { return types_.data(); }
+  const char* const* values() const { return values_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  std::vector<std::string> text_;
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+  std::vector<Oid> types_;
+};
+
+Value ColumnValue(const PGresult* result, int row, int column) {
+  if (PQgetisnull(result, row, column)) return Value();
+  const char* text = PQgetvalue(result, row, column);
+  int length = PQgetlength(result, row, column);
+  switch (PQftype(result, column)) {
+    case kBoolOid: return Value(int64_t{text[0] == 't' ? 1 : 0});
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid:
+    case kNumericOid: {
+      int64_t i = 0;
+      if (absl::SimpleAtoi(text, &i)) return Value(i);
+      [[fallthrough]];
+    }
+    case kFloat4Oid:
+    case kFloat8Oid: {
+      double d = 0;
+      if (absl::SimpleAtod(text, &d)) return Value(d);
+      return Value(std::string(text, length));
+    }
+    case kByteaOid: {
+      size_t size = 0;
+      unsigned char* bytes =
+          PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &size);
+      Bytes out{std::string(reinterpret_cast<const char*>(bytes), size)};
+      PQfreemem(bytes);
+      return Value(std::move(out));
+    }
+    default: return Value(std::string(text, length));
+  }
+}
+
+class PgTransaction final : public Transaction {
+ public:
+  explicit PgTransaction(PGconn* conn) : conn_(conn) {}
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  absl::StatusOr<std::vector<Row>> Query(std::string_view sql,
+                                         const std::vector<Value>& params) override {
+    PC_ASSIGN_OR_RETURN(Result result, Run(sql, params));
+    auto columns = std::make_shared<std::vector<std::string>>();
+    int num_columns = PQnfields(result.get());
+    for (int c = 0; c < num_columns; ++c) columns->push_back(PQfname(result.get(), c));
+    std::vector<Row> rows;
+    rows.reserve(PQntuples(result.get()));
+    for (int r = 0; r < PQntuples(result.get()); ++r) {
+      std::vector<Value> values;
+      values.reserve(num_columns);
+      for (int c = 0; c < num_columns; ++c) values.push_back(ColumnValue(result.get(), r, c));
+      rows.emplace_back(columns, std::move(values));
+    }
+    return rows;
+  }
+
+  absl::StatusOr<int64_t> Execute(std::string_view sql,
+                                  const std::vector<Value>& params) override {
+    PC_ASSIGN_OR_RETURN(Result result, Run(sql, params));
+    int64_t changed = 0;
+    if (!absl::SimpleAtoi(PQcmdTuples(result.get()), &changed)) changed = 0;
+    return changed;
+  }
+
+  absl::Status ExecuteScript(std::string_view sql) override {
+    if (!first_error_.ok()) return PoisonedError(first_error_);
+    return Fail(Command(conn_, std::string(sql).c_str(), "script"));
+  }
+
+  const absl::Status& first_error() const { return first_error_; }
+
+ private:
+  absl::Status Fail(absl::Status status) {
+    if (!status.ok() && first_error_.ok()) first_error_ = status;
+    return status;
+  }
+
+  absl::StatusOr<Result> Run(std::string_view sql, const std::vector<Value>& params) {
+    if (!first_error_.ok()) return PoisonedError(first_error_);
+    PC_RETURN_IF_ERROR(Fail(CheckParams(params)));
+    Params p(params);
+    Result result(PQexecParams(conn_, std::string(sql).c_str(), p.size(), p.types(), p.values(),
+                               p.lengths(), p.formats(), /*resultFormat=*/0));
+    ExecStatusType status = PQresultStatus(result.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      return Fail(Error(conn_, result.get(), "statement"));
+    }
+    return result;
+  }
+
+  PGconn* conn_;
+  absl::Status first_error_;
+};
+
+class PgSessionLock final : public SessionLock {
+ public:
+  explicit PgSessionLock(PGconn* conn) : conn_(conn) {}
+  ~PgSessionLock() override { PQfinish(conn_); }  // ending the session releases the lock
+  absl::Status Check() override { return Command(conn_, "SELECT 1", "lock check"); }
+
+ private:
+  PGconn* conn_;
+};
+
+class PostgresDatabase final : public Database {
+ public:
+  PostgresDatabase(std::string url, const DatabaseOptions& options, PGconn* first)
+      : url_(std::move(url)), options_(options), open_(1), idle_{first} {}
+
+  ~PostgresDatabase() override {
+    absl::MutexLock lock(&mu_);
+    for (PGconn* conn : idle_) PQfinish(conn);
+    if (spare_lock_conn_ != nullptr) PQfinish(spare_lock_conn_);
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  absl::StatusOr<std::unique_ptr<SessionLock>> TryLock(std::string_view name) override {
+    // A standby retries every poll interval: keep its connection instead of reconnecting.
+    PGconn* conn = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      std::swap(conn, spare_lock_conn_);
+    }
+    if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+      if (conn != nullptr) PQfinish(conn);
+      PC_ASSIGN_OR_RETURN(conn, Connect(url_, options_));
+    }
+    std::string key = absl::StrCat(LockKey(name));
+    const char* values[] = {key.c_str()};
+    const Oid types[] = {kInt8Oid};
+    Result result(PQexecParams(conn, "SELECT pg_try_advisory_lock($1)", 1, types, values,
+                               nullptr, nullptr, 0));
+    if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+      absl::Status status = Error(conn, result.get(), "lock");
+      PQfinish(conn);
+      return status;
+    }
+    if (PQgetvalue(result.get(), 0, 0)[0] == 't') return std::make_unique<PgSessionLock>(conn);
+    absl::MutexLock lock(&mu_);
+    if (spare_lock_conn_ == nullptr) {
+      spare_lock_conn_ = conn;
+    } else {
+      PQfinish(conn);
+    }
+    return nullptr;
+  }
+
+ protected:
+  absl::Status RunTransaction(const TransactionFn& fn) override {
+    PC_ASSIGN_OR_RETURN(PGconn * conn, Acquire());
+    struct ReleaseOnExit {
+      PostgresDatabase* db;
+      PGconn* conn;
+      ~ReleaseOnExit() { db->Release(conn); }
+    } release{this, conn};
+
+    const char* begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+    absl::Status status = Command(conn, begin, "begin");
+    if (!status.ok() && PQstatus(conn) == CONNECTION_BAD) {  // a stale pooled connection
+      spdlog::info("postgres: reconnecting a broken pooled connection");
+      PQreset(conn);
+      status = PQstatus(conn) == CONNECTION_OK
+                   ? Command(conn, begin, "begin")
+                   : absl::UnavailableError(
+                         absl::StrCat("postgres reconnect: ", Trimmed(PQerrorMessage(conn))));
+    }
+    PC_RETURN_IF_ERROR(status);
+
+    struct RollbackUnlessCommitted {
+      PGconn* conn;
+      ~RollbackUnlessCommitted() {
+        if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+          PQclear(PQexec(conn, "ROLLBACK"));
+        }
+      }
+    } rollback{conn};
+    PgTransaction tx(conn);
+    status = fn(tx);
+    if (status.ok()) status = tx.first_error();
+    if (!status.ok()) return status;
+    Result result(PQexec(conn, "COMMIT"));
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      return Error(conn, result.get(), "commit (outcome unknown)");
+    }
+    if (std::string_view(PQcmdStatus(result.get())) == "ROLLBACK") {
+      return absl::AbortedError("postgres commit: the server rolled the transaction back");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::StatusOr<PGconn*> Acquire() {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.pool_size;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), options_.acquire_timeout)) {
+      return absl::UnavailableError(absl::StrCat(
+          "postgres: no free connection within ", absl::FormatDuration(options_.acquire_timeout),
+          " (pool_size ", options_.pool_size, ")"));
+    }
+    if (!idle_.empty()) {
+      PGconn* conn = idle_.back();
+      idle_.pop_back();
+      if (PQstatus(conn) != CONNECTION_OK) PQreset(conn);
+      return conn;
+    }
+    ++open_;
+    mu_.Unlock();
+    absl::StatusOr<PGconn*> conn = Connect(url_, options_);
+    mu_.Lock();
+    if (!conn.ok()) --open_;
+    return conn;
+  }
+
+  void Release(PGconn* conn) {
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+      PQfinish(conn);
+      conn = nullptr;
+    }
+    absl::MutexLock lock(&mu_);
+    if (conn != nullptr) {
+      idle_.push_back(conn);
+    } else {
+      --open_;
+    }
+  }
+
+  const std::string url_;
+  const DatabaseOptions options_;
+  absl::Mutex mu_;
+  int open_ ABSL_GUARDED_BY(mu_);
+  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  PGconn* spare_lock_conn_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(const std::string& url,
+                                                       const DatabaseOptions& options) {
+  if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    absl::Status status = absl::InvalidArgumentError(
+        absl::StrCat("bad PostgreSQL URL: ", Trimmed(parse_error)));
+    PQfreemem(parse_error);
+    return status;
+  }
+  PQconninfoFree(parsed);
+  PC_ASSIGN_OR_RETURN(PGconn * conn, Connect(url, options));
+  return std::make_unique<PostgresDatabase>(url, options, conn);
+}
+
+}  // namespace pc::storage::internal

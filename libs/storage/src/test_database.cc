@@ -1,0 +1,53 @@
+#include "pc/storage/test_database.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "pc/testing/infra.h"
+
+namespace pc::storage {
+
+absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::Create(Dialect dialect) {
+  if (dialect == Dialect::kSqlite) {
+    const char* tmp = getenv("TMPDIR");
+    std::string dir = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/pc_storage_XXXXXX");
+    if (mkdtemp(dir.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("mkdtemp failed for ", dir));
+    }
+    return std::unique_ptr<TestDatabase>(
+        new TestDatabase(dialect, absl::StrCat("sqlite://", dir, "/test.db"), dir, nullptr));
+  }
+  const char* admin_url = getenv("PC_TEST_DATABASE_URL");
+  if (admin_url == nullptr || *admin_url == '\0') {
+    return absl::FailedPreconditionError(
+        "PC_TEST_DATABASE_URL is not set: PostgreSQL tests need the server started by the CTest "
+        "fixture infra.postgres.start (run them through `ctest -L integration`)");
+  }
+  absl::StatusOr<std::unique_ptr<pc::testing::TempPostgresDatabase>> postgres =
+      pc::testing::TempPostgresDatabase::Create();
+  if (!postgres.ok()) return postgres.status();
+  std::string url = (*postgres)->url();
+  return std::unique_ptr<TestDatabase>(
+      new TestDatabase(dialect, std::move(url), "", *std::move(postgres)));
+}
+
+TestDatabase::TestDatabase(Dialect dialect, std::string url, std::string dir,
+                           std::unique_ptr<pc::testing::TempPostgresDatabase> postgres)
+    : dialect_(dialect), url_(std::move(url)), dir_(std::move(dir)),
+      postgres_(std::move(postgres)) {}
+
+TestDatabase::~TestDatabase() {
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Database>> TestDatabase::Open(const DatabaseOptions& options) const {
+  return pc::storage::Open(url_, options);
+}
+
+}  // namespace pc::storage

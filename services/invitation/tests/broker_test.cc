@@ -1,0 +1,209 @@
+// The pc-invitation binary against the real Kafka broker: what event consumers see on
+// partnercenter.<cloud>.invitation-events.v1, and that a crash right after a commit neither
+// loses nor doubles an event (label integration).
+#include <signal.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "grpcpp/grpcpp.h"
+#include "partnercenter/invitation/v1/invitation_service.grpc.pb.h"
+#include "pc/auth/grpc_auth.h"
+#include "pc/auth/keys.h"
+#include "pc/auth/minter.h"
+#include "pc/events/envelope.h"
+#include "pc/kafka/admin.h"
+#include "pc/kafka/consumer.h"
+#include "pc/testing/infra.h"
+#include "pc/testing/subprocess.h"
+
+namespace pc::invitation {
+namespace {
+
+namespace common = partnercenter::common::v1;
+namespace v1 = partnercenter::invitation::v1;
+using partnercenter::events::v1::EventEnvelope;
+
+// Every event on the invitation topic, as a consumer in a group of its own sees them.
+class TopicRecorder {
+ public:
+  explicit TopicRecorder(const std::string& brokers, const std::string& topic) {
+    auto consumer = pc::kafka::KafkaConsumer::Create(
+        {.brokers = brokers, .group_id = pc::testing::UniqueName("recorder"), .topics = {topic}},
+        [this](const pc::kafka::ConsumedMessage& m) {
+          auto e = pc::events::Decode(m.payload);
+          std::lock_guard lock(mu_);
+          if (e.ok()) messages_.push_back({m, *e});
+          cv_.notify_all();
+          return absl::OkStatus();
+        },
+        nullptr);
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    consumer_ = *std::move(consumer);
+    EXPECT_TRUE(consumer_->Start().ok());
+  }
+  ~TopicRecorder() { consumer_->Stop(absl::Seconds(10)); }
+
+  struct Seen {
+    pc::kafka::ConsumedMessage message;
+    EventEnvelope envelope;
+  };
+
+  // Waits until an event of `type` for invitation `id` arrived; returns it.
+  Seen WaitFor(const std::string& id, const std::string& type) {
+    std::unique_lock lock(mu_);
+    Seen found;
+    const bool ok = cv_.wait_for(lock, std::chrono::seconds(90), [&] {
+      for (const auto& s : messages_) {
+        if (s.envelope.aggregate_id() == id && s.envelope.type() == type) {
+          found = s;
+          return true;
+        }
+      }
+      return false;
+    });
+    EXPECT_TRUE(ok) << "no " << type << " for " << id;
+    return found;
+  }
+
+  int Count(const std::string& id, const std::string& type) {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const auto& s : messages_) n += s.envelope.aggregate_id() == id && s.envelope.type() == type;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Seen> messages_;
+  std::unique_ptr<pc::kafka::KafkaConsumer> consumer_;
+};
+
+class InvitationBrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    brokers_ = pc::testing::KafkaBrokers();
+    dir_ = std::filesystem::temp_directory_path() / pc::testing::UniqueName("invitation-e2e");
+    std::filesystem::create_directories(dir_);
+    ASSERT_TRUE(pc::auth::GenerateDevKeyPair((dir_ / "jwt").string(), "k1").ok());
+    auto minter = pc::auth::Minter::FromDirectory((dir_ / "jwt").string(), "k1",
+                                                  "partnercenter-dev", "partnercenter");
+    ASSERT_TRUE(minter.ok());
+    minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
+    ASSERT_TRUE(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics("germany"), 3, 1).ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Starts pc-invitation on a kernel-chosen port; returns once it serves.
+  void StartService(const std::string& brokers) {
+    service_ = std::make_unique<pc::testing::Subprocess>(
+        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                 "--admin_port=0", "--log_format=text",
+                                 "--kafka_brokers=" + brokers,
+                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                 "--database_url=sqlite://" + (dir_ / "inv.db").string()},
+        std::map<std::string, std::string>{}, (dir_ / "service.log").string());
+    auto line = service_->WaitForLine(
+        [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
+        absl::Seconds(60));
+    ASSERT_TRUE(line.ok()) << line.status();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex("gRPC on :(\\d+)")));
+    stub_ = v1::InvitationService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + m[1].str(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::string Token(const std::string& tenant, const std::string& role) {
+    return *minter_->Mint({.subject = "u", .tenant_id = tenant, .cloud = "germany", .roles = {role}},
+                          absl::Hours(1), absl::Now());
+  }
+
+  v1::CreateInvitationResponse Invite(const std::string& domain, const std::string& correlation) {
+    v1::CreateInvitationRequest req;
+    req.set_request_id(pc::testing::UniqueName("req"));
+    req.set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
+    req.set_include_admin_permission(true);
+    req.mutable_customer_hint()->set_email_domain(domain);
+    grpc::ClientContext ctx;
+    pc::auth::AttachBearerToken(&ctx, Token(partner_, "partner_admin"));
+    ctx.AddMetadata("x-correlation-id", correlation);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::CreateInvitationResponse resp;
+    const grpc::Status s = stub_->CreateInvitation(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  std::string brokers_;
+  std::filesystem::path dir_;
+  std::unique_ptr<pc::auth::Minter> minter_;
+  std::unique_ptr<pc::testing::Subprocess> service_;
+  std::unique_ptr<v1::InvitationService::Stub> stub_;
+  const std::string partner_ = pc::testing::UniqueName("partner").substr(5);
+};
+
+TEST_F(InvitationBrokerTest, CreateAndAcceptReachTheTopicWithTheFullEnvelope) {
+  TopicRecorder recorder(brokers_, pc::kafka::InvitationTopic("germany"));
+  StartService(brokers_);
+  const auto created = Invite("contoso.com", "corr-e2e-1");
+  const std::string id = created.invitation().id();
+
+  auto sent = recorder.WaitFor(id, "InvitationSent");
+  EXPECT_EQ(sent.message.key, id);
+  EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "event-id"), sent.envelope.event_id());
+  EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "event-type"), "InvitationSent");
+  EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "content-type"),
+            "application/x-protobuf");
+  EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "correlation-id"), "corr-e2e-1");
+  EXPECT_EQ(sent.envelope.partner_id(), partner_);
+  EXPECT_EQ(sent.envelope.cloud(), common::CLOUD_GERMANY);
+  EXPECT_EQ(sent.envelope.aggregate_version(), 1);
+  EXPECT_TRUE(sent.envelope.has_occurred_at());
+  EXPECT_EQ(sent.envelope.actor().tenant_id(), partner_);
+
+  const std::string link = created.email_draft().link();
+  v1::AcceptInvitationRequest accept;
+  accept.set_request_id("accept");
+  accept.set_token(link.substr(link.find("token=") + 6));
+  accept.mutable_customer_profile()->set_company_name("Contoso");
+  accept.mutable_customer_profile()->set_primary_domain("contoso.com");
+  accept.mutable_customer_profile()->set_country("DE");
+  grpc::ClientContext ctx;
+  pc::auth::AttachBearerToken(&ctx, Token("customer-77", "customer_admin"));
+  v1::AcceptInvitationResponse resp;
+  ASSERT_TRUE(stub_->AcceptInvitation(&ctx, accept, &resp).ok());
+
+  auto accepted = recorder.WaitFor(id, "InvitationAccepted");
+  EXPECT_EQ(accepted.envelope.customer_id(), "customer-77");
+  EXPECT_EQ(accepted.envelope.aggregate_version(), 2);
+  EXPECT_EQ(accepted.envelope.invitation_accepted().customer_profile().company_name(), "Contoso");
+  EXPECT_EQ(accepted.message.partition, sent.message.partition);  // keyed by invitation id
+  EXPECT_GT(accepted.message.offset, sent.message.offset);
+}
+
+TEST_F(InvitationBrokerTest, AKillAfterCommitNeitherLosesNorDoublesTheEvent) {
+  TopicRecorder recorder(brokers_, pc::kafka::InvitationTopic("germany"));
+  // The broker is unreachable, so the committed event cannot leave the outbox…
+  StartService("127.0.0.1:1");
+  const std::string id = Invite("fabrikam.com", "corr-crash").invitation().id();
+  ASSERT_FALSE(id.empty());
+  // …and the process dies without any chance to clean up.
+  service_->Kill(SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(service_->Wait()));
+
+  StartService(brokers_);
+  // A later event from the same relay is a barrier: rows are published in commit order.
+  const std::string barrier = Invite("northwind.com", "corr-barrier").invitation().id();
+  recorder.WaitFor(barrier, "InvitationSent");
+  recorder.WaitFor(id, "InvitationSent");
+  EXPECT_EQ(recorder.Count(id, "InvitationSent"), 1);
+  EXPECT_EQ(recorder.Count(barrier, "InvitationSent"), 1);
+}
+
+}  // namespace
+}  // namespace pc::invitation
