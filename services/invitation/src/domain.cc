@@ -187,6 +187,25 @@ absl::Status InvitationDomain::CommitChange(
   return absl::OkStatus();
 }
 
+absl::Status InvitationDomain::AdmitTokenCall(const CallContext& call, const std::string& token) {
+  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
+  if (token_failures_.Exceeded(call.claims.tenant_id)) {
+    return pc::WithReason(
+        absl::ResourceExhaustedError("too many invalid invitation links; try again later"),
+        pc::reason::kRateLimited);
+  }
+  absl::Status valid = ValidateToken("token", token);
+  if (!valid.ok()) token_failures_.RecordFailure(call.claims.tenant_id);
+  return valid;
+}
+
+absl::Status InvitationDomain::CountLinkFailure(const CallContext& call, absl::Status status) {
+  if (pc::ReasonOf(status) == pc::reason::kInvalidInvitationLink) {
+    token_failures_.RecordFailure(call.claims.tenant_id);
+  }
+  return status;
+}
+
 absl::StatusOr<StoredInvitation> InvitationDomain::LoadOwned(RepositoryTx& tx,
                                                              const CallContext& call,
                                                              const std::string& id) {
@@ -500,17 +519,8 @@ absl::StatusOr<v1::ResendInvitationResponse> InvitationDomain::Resend(
 
 absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
     const CallContext& call, const v1::PreviewInvitationRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
+  PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token()));
   const std::string& tenant = call.claims.tenant_id;
-  if (token_failures_.Exceeded(tenant)) {
-    return pc::WithReason(absl::ResourceExhaustedError("too many invalid invitation links; "
-                                                       "try again later"),
-                          pc::reason::kRateLimited);
-  }
-  if (absl::Status s = ValidateToken("token", req.token()); !s.ok()) {
-    token_failures_.RecordFailure(tenant);
-    return s;
-  }
   v1::InvitationPreview out;
   absl::Status status = repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, req.token()));
@@ -529,26 +539,14 @@ absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
     *out.mutable_expire_time() = inv.expire_time();
     return absl::OkStatus();
   });
-  if (pc::ReasonOf(status) == pc::reason::kInvalidInvitationLink) {
-    token_failures_.RecordFailure(tenant);
-  }
-  PC_RETURN_IF_ERROR(status);
+  PC_RETURN_IF_ERROR(CountLinkFailure(call, status));
   return out;
 }
 
 absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
     const CallContext& call, const v1::AcceptInvitationRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
+  PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token()));
   const std::string& tenant = call.claims.tenant_id;
-  if (token_failures_.Exceeded(tenant)) {
-    return pc::WithReason(absl::ResourceExhaustedError("too many invalid invitation links; "
-                                                       "try again later"),
-                          pc::reason::kRateLimited);
-  }
-  if (absl::Status s = ValidateToken("token", req.token()); !s.ok()) {
-    token_failures_.RecordFailure(tenant);
-    return s;
-  }
   PC_RETURN_IF_ERROR(ValidateRequestId("request_id", req.request_id()));
   PC_RETURN_IF_ERROR(ValidateProfile(req.customer_profile()));
   v1::AcceptInvitationResponse out;
@@ -585,26 +583,14 @@ absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
     *out.mutable_invitation() = inv;
     return absl::OkStatus();
   });
-  if (pc::ReasonOf(status) == pc::reason::kInvalidInvitationLink) {
-    token_failures_.RecordFailure(tenant);
-  }
-  PC_RETURN_IF_ERROR(status);
+  PC_RETURN_IF_ERROR(CountLinkFailure(call, status));
   return out;
 }
 
 absl::StatusOr<v1::Invitation> InvitationDomain::Decline(const CallContext& call,
                                                          const v1::DeclineInvitationRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
+  PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token()));
   const std::string& tenant = call.claims.tenant_id;
-  if (token_failures_.Exceeded(tenant)) {
-    return pc::WithReason(absl::ResourceExhaustedError("too many invalid invitation links; "
-                                                       "try again later"),
-                          pc::reason::kRateLimited);
-  }
-  if (absl::Status s = ValidateToken("token", req.token()); !s.ok()) {
-    token_failures_.RecordFailure(tenant);
-    return s;
-  }
   PC_RETURN_IF_ERROR(ValidateRequestId("request_id", req.request_id()));
   PC_RETURN_IF_ERROR(ValidateText("reason", req.reason(), 1000));
   Invitation out;
@@ -636,10 +622,7 @@ absl::StatusOr<v1::Invitation> InvitationDomain::Decline(const CallContext& call
     out = inv;
     return absl::OkStatus();
   });
-  if (pc::ReasonOf(status) == pc::reason::kInvalidInvitationLink) {
-    token_failures_.RecordFailure(tenant);
-  }
-  PC_RETURN_IF_ERROR(status);
+  PC_RETURN_IF_ERROR(CountLinkFailure(call, status));
   return out;
 }
 

@@ -91,6 +91,11 @@ class InvitationDomain {
                                              const std::string& id);
   absl::StatusOr<StoredInvitation> LoadByToken(RepositoryTx& tx, const CallContext& call,
                                                const std::string& token);
+  // Role, rate limit and token format of a customer's token call (Preview/Accept/Decline);
+  // a malformed token counts as a failure.
+  absl::Status AdmitTokenCall(const CallContext& call, const std::string& token);
+  // Counts an unusable-link answer against the caller's tenant; returns `status`.
+  absl::Status CountLinkFailure(const CallContext& call, absl::Status status);
   absl::Status CommitChange(const std::function<absl::Status(RepositoryTx&)>& fn);
   std::string NewLink(std::string* token_hash) const;
 
