@@ -39,20 +39,26 @@ using MessageHandler = std::function<absl::Status(const ConsumedMessage&)>;
 bool IsPermanentHandlerError(const absl::Status& status);
 
 struct ConsumerOptions {
-  std::string brokers;
-  std::string group_id;
-  std::vector<std::string> topics;
-  std::string dead_letter_topic;           // empty: permanent errors are logged and skipped
+  std::string brokers = {};
+  std::string group_id = {};
+  std::vector<std::string> topics = {};
+  std::string dead_letter_topic = {};  // empty: permanent errors are logged and skipped
   std::string auto_offset_reset = "earliest";
   absl::Duration retry_backoff = absl::Milliseconds(500);
-  std::map<std::string, std::string> extra;  // applied last
+  std::map<std::string, std::string> extra = {};  // applied last
 };
 
-// Observes what the consumer did; tests wait on these instead of sleeping.
+// Observes what the consumer did; tests wait on these instead of sleeping. All run on the
+// consumer's thread.
 struct ConsumerHooks {
-  std::function<void(const ConsumedMessage&, const absl::Status&)> on_handled;
-  std::function<void(const ConsumedMessage&, const absl::Status&)> on_dead_lettered;
-  std::function<void()> on_assigned;  // after a partition assignment
+  // After every handler call, with the handler's status, once the consumer acted on it
+  // (offset stored, message dead-lettered, or partition rewound for a retry).
+  std::function<void(const ConsumedMessage&, const absl::Status&)> on_handled = {};
+  // After a message was published to the dead-letter topic (and its offset stored).
+  std::function<void(const ConsumedMessage&, const absl::Status&)> on_dead_lettered = {};
+  std::function<void()> on_assigned = {};  // after a partition assignment
+  // After the consumer closed, even when Stop() stopped waiting for it.
+  std::function<void()> on_closed = {};
 };
 
 class Consumer {
@@ -75,7 +81,8 @@ class KafkaConsumer : public Consumer {
 
   absl::Status Start() override;
   void Stop(absl::Duration timeout) override;
-  // Messages behind the high watermark over the assigned partitions (consumer lag).
+  // Messages behind the high watermark over the assigned partitions (consumer lag), from
+  // librdkafka's cached positions and watermarks: no broker round trip.
   int64_t Lag() const;
   std::map<std::string, std::string> EffectiveConfig() const;
 

@@ -32,19 +32,19 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string HeaderValue(const Headers& headers, const std::string& name);
 
 struct OutboundMessage {
-  std::string topic;
-  std::string key;
-  std::string payload;
-  Headers headers;
+  std::string topic = {};
+  std::string key = {};
+  std::string payload = {};
+  Headers headers = {};
 };
 
 struct ConsumedMessage {
-  std::string topic;
+  std::string topic = {};
   int32_t partition = 0;
   int64_t offset = 0;
-  std::string key;
-  std::string payload;
-  Headers headers;
+  std::string key = {};
+  std::string payload = {};
+  Headers headers = {};
 };
 
 }  // namespace pc::kafka

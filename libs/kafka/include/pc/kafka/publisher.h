@@ -24,7 +24,10 @@
 namespace pc::kafka {
 
 // Called once per message, from the publisher's delivery thread: OK once the broker has
-// acknowledged it with acks=all, an error once librdkafka gave up on it.
+// acknowledged it with acks=all, an error once librdkafka gave up on it (DEADLINE_EXCEEDED
+// after message.timeout.ms, NOT_FOUND for an unknown topic, RESOURCE_EXHAUSTED when the local
+// queue stayed full, INTERNAL after a fatal idempotent-producer error, CANCELLED when
+// Close() had to drop it, FAILED_PRECONDITION when published after Close()).
 using DeliveryCallback = std::function<void(absl::Status)>;
 
 class Publisher {
@@ -39,13 +42,13 @@ class Publisher {
 };
 
 struct PublisherOptions {
-  std::string brokers;  // bootstrap.servers
+  std::string brokers = {};  // bootstrap.servers
   std::string client_id = "partnercenter";
   int linger_ms = 1;
   std::string compression = "lz4";
   int message_timeout_ms = 30000;
   // Extra librdkafka properties, applied last (tests, tuning).
-  std::map<std::string, std::string> extra;
+  std::map<std::string, std::string> extra = {};
 };
 
 class KafkaPublisher : public Publisher {
@@ -58,7 +61,11 @@ class KafkaPublisher : public Publisher {
   // Flushes up to `timeout`, logs every undelivered message, stops the delivery thread.
   void Close(absl::Duration timeout);
   // The producer's effective librdkafka configuration (name → value), for tests and logs.
+  // Names are librdkafka's canonical ones: acks=all reads request.required.acks=-1,
+  // linger.ms reads queue.buffering.max.ms, compression.type reads compression.codec.
   std::map<std::string, std::string> EffectiveConfig() const;
+  // Tests only: makes librdkafka raise a fatal error, as a fenced idempotent producer would.
+  void RaiseFatalErrorForTesting(const std::string& reason);
 
  private:
   struct Impl;

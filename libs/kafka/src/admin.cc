@@ -1,0 +1,91 @@
+#include "pc/kafka/admin.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "rdkafka_util.h"
+
+namespace pc::kafka {
+namespace {
+
+std::string CloudTopic(const std::string& cloud, const char* name) {
+  return absl::StrCat("partnercenter.", cloud, ".", name, ".v1");
+}
+
+}  // namespace
+
+std::string InvitationTopic(const std::string& cloud) {
+  return CloudTopic(cloud, "invitation-events");
+}
+std::string RelationshipTopic(const std::string& cloud) {
+  return CloudTopic(cloud, "relationship-events");
+}
+std::string DeadLetterTopic(const std::string& cloud) { return CloudTopic(cloud, "dead-letter"); }
+
+std::vector<std::string> CloudTopics(const std::string& cloud) {
+  return {InvitationTopic(cloud), RelationshipTopic(cloud), DeadLetterTopic(cloud)};
+}
+
+absl::Status CreateTopics(const std::string& brokers, const std::vector<std::string>& topics,
+                          int partitions, int replication_factor, absl::Duration timeout) {
+  if (partitions < 1 || replication_factor < 1) {
+    return absl::InvalidArgumentError(
+        "partitions and replication_factor must be at least 1");
+  }
+  if (topics.empty()) return absl::OkStatus();
+  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
+  if (!conf.ok()) return conf.status();
+  auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle.ok()) return handle.status();
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
+
+  char errstr[512];
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  for (const std::string& topic : topics) {
+    rd_kafka_NewTopic_t* t =
+        rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, errstr, sizeof(errstr));
+    if (t == nullptr) {
+      rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+      return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", errstr));
+    }
+    new_topics.push_back(t);
+  }
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
+      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
+      &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_CreateTopics(rk.get(), new_topics.data(), new_topics.size(), options.get(),
+                        queue.get());
+  rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+      rd_kafka_queue_poll(queue.get(), timeout_ms), &rd_kafka_event_destroy);
+  if (event == nullptr) {
+    return absl::DeadlineExceededError(absl::StrCat("creating topics ", absl::StrJoin(topics, ", "),
+                                                    ": no answer within ",
+                                                    absl::FormatDuration(timeout)));
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
+    return internal::ErrorStatus(err, absl::StrCat("creating topics: ",
+                                                   rd_kafka_event_error_string(event.get())));
+  }
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const char* why = rd_kafka_topic_result_error_string(results[i]);
+    return internal::ErrorStatus(err, absl::StrCat("creating topic ",
+                                                   rd_kafka_topic_result_name(results[i]),
+                                                   why ? absl::StrCat(" (", why, ")") : ""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pc::kafka

@@ -1,0 +1,373 @@
+#include "pc/kafka/consumer.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "rdkafka_util.h"
+#include "spdlog/spdlog.h"
+
+namespace pc::kafka {
+namespace {
+
+using internal::ErrorStatus;
+using internal::PartitionListPtr;
+using TopicPartition = std::pair<std::string, int32_t>;
+
+ConsumedMessage ToConsumedMessage(const rd_kafka_message_t& m) {
+  ConsumedMessage out{.topic = rd_kafka_topic_name(m.rkt),
+                      .partition = m.partition,
+                      .offset = m.offset,
+                      .key = m.key ? std::string(static_cast<const char*>(m.key), m.key_len) : "",
+                      .payload = m.payload ? std::string(static_cast<const char*>(m.payload), m.len)
+                                           : "",
+                      .headers = {}};
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : "");
+    }
+  }
+  return out;
+}
+
+PartitionListPtr OnePartition(const ConsumedMessage& message, int64_t offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), message.topic.c_str(), message.partition)->offset =
+      offset;
+  return list;
+}
+
+}  // namespace
+
+bool IsPermanentHandlerError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Everything the poll thread touches. Shared with that thread so that a close abandoned by
+// Stop() can finish (or hang) without touching freed memory.
+struct ConsumerState {
+  ConsumerOptions options;
+  MessageHandler handler;
+  Publisher* dead_letter = nullptr;
+  ConsumerHooks hooks;
+  rd_kafka_t* rk = nullptr;
+  std::map<std::string, std::string> effective_config;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;
+  std::condition_variable wake;            // Stop() was called
+  std::vector<TopicPartition> assignment;  // guarded by mu
+  bool closing = false;                    // guarded by mu; rk must not be used by Lag()
+  // Guarded by mu. First offset of each assigned partition not yet handled: the position for
+  // Lag() (librdkafka forgets it on a seek) and the mark below which a message is a stale
+  // redelivery (librdkafka 2.0.2 can hand out a prefetched message twice around a seek).
+  std::map<TopicPartition, int64_t> next_offset;
+
+  void Run() {
+    while (!stopping.load()) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+      if (m == nullptr) continue;
+      if (m->err) {
+        spdlog::warn("kafka consumer {}: {}: {}", options.group_id, rd_kafka_err2name(m->err),
+                     rd_kafka_message_errstr(m));
+      } else {
+        Handle(ToConsumedMessage(*m));
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+
+  void Handle(const ConsumedMessage& message) {
+    if (message.offset < NextOffset(message, message.offset)) {
+      spdlog::debug("kafka consumer {}: skipping redelivered {}[{}]@{}", options.group_id,
+                    message.topic, message.partition, message.offset);
+      return;
+    }
+    absl::Status status = handler(message);
+    if (status.ok()) {
+      StoreOffset(message);
+      if (hooks.on_handled) hooks.on_handled(message, status);
+      return;
+    }
+    if (IsPermanentHandlerError(status)) {
+      spdlog::warn("kafka consumer {}: {}[{}]@{} failed permanently: {}", options.group_id,
+                   message.topic, message.partition, message.offset, status.ToString());
+      const absl::Status dead_lettered = DeadLetter(message, status);
+      if (dead_lettered.ok()) {
+        StoreOffset(message);
+        if (hooks.on_handled) hooks.on_handled(message, status);
+        if (hooks.on_dead_lettered && !options.dead_letter_topic.empty()) {
+          hooks.on_dead_lettered(message, status);
+        }
+        return;
+      }
+      spdlog::error("kafka consumer {}: dead-lettering {}[{}]@{} failed, will retry: {}",
+                    options.group_id, message.topic, message.partition, message.offset,
+                    dead_lettered.ToString());
+    } else {
+      spdlog::warn("kafka consumer {}: {}[{}]@{} failed, retrying in {}: {}", options.group_id,
+                   message.topic, message.partition, message.offset,
+                   absl::FormatDuration(options.retry_backoff), status.ToString());
+    }
+    PartitionListPtr rewind = OnePartition(message, message.offset);
+    if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk, rewind.get(), 5000)) {
+      spdlog::error("kafka consumer {}: seek back to {}[{}]@{}: {}", options.group_id,
+                    message.topic, message.partition, message.offset, rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+    NextOffset(message, message.offset, message.offset);
+    if (hooks.on_handled) hooks.on_handled(message, status);
+    std::unique_lock lock(mu);
+    wake.wait_for(lock, absl::ToChronoNanoseconds(options.retry_backoff),
+                  [&] { return stopping.load(); });
+  }
+
+  absl::Status DeadLetter(const ConsumedMessage& message, const absl::Status& error) {
+    if (options.dead_letter_topic.empty()) {
+      spdlog::error("kafka consumer {}: no dead-letter topic, dropping {}[{}]@{}",
+                    options.group_id, message.topic, message.partition, message.offset);
+      return absl::OkStatus();
+    }
+    static const std::set<std::string> kDlqHeaders = {
+        kHeaderDlqError, kHeaderDlqSourceTopic, kHeaderDlqSourcePartition,
+        kHeaderDlqSourceOffset, kHeaderDlqConsumerGroup};
+    OutboundMessage out{.topic = options.dead_letter_topic,
+                        .key = message.key,
+                        .payload = message.payload,
+                        .headers = {}};
+    for (const auto& header : message.headers) {
+      if (!kDlqHeaders.contains(header.first)) out.headers.push_back(header);
+    }
+    out.headers.insert(out.headers.end(),
+                       {{kHeaderDlqError, error.ToString()},
+                        {kHeaderDlqSourceTopic, message.topic},
+                        {kHeaderDlqSourcePartition, std::to_string(message.partition)},
+                        {kHeaderDlqSourceOffset, std::to_string(message.offset)},
+                        {kHeaderDlqConsumerGroup, options.group_id}});
+    auto delivered = std::make_shared<std::promise<absl::Status>>();
+    std::future<absl::Status> result = delivered->get_future();
+    dead_letter->Publish(out, [delivered](absl::Status status) { delivered->set_value(status); });
+    while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      if (stopping.load()) return absl::CancelledError("consumer stopping");
+    }
+    return result.get();
+  }
+
+  // Returns the next offset to handle in the message's partition (`if_unknown` if none yet),
+  // after setting it to `set` when given.
+  int64_t NextOffset(const ConsumedMessage& message, int64_t if_unknown,
+                     std::optional<int64_t> set = std::nullopt) {
+    std::lock_guard lock(mu);
+    auto [it, inserted] = next_offset.try_emplace({message.topic, message.partition}, if_unknown);
+    if (set) it->second = *set;
+    return it->second;
+  }
+
+  void StoreOffset(const ConsumedMessage& message) {
+    NextOffset(message, message.offset + 1, message.offset + 1);
+    PartitionListPtr list = OnePartition(message, message.offset + 1);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk, list.get());
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {  // e.g. __STATE: partition revoked meanwhile
+      spdlog::warn("kafka consumer {}: storing offset of {}[{}]@{}: {}", options.group_id,
+                   message.topic, message.partition, message.offset, rd_kafka_err2str(err));
+    }
+  }
+
+  void Close() {
+    {
+      std::lock_guard lock(mu);
+      closing = true;
+    }
+    const rd_kafka_resp_err_t committed = rd_kafka_commit(rk, nullptr, /*async=*/0);
+    if (committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("kafka consumer {}: final commit: {}", options.group_id,
+                   rd_kafka_err2str(committed));
+    }
+    if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("kafka consumer {}: close: {}", options.group_id, rd_kafka_err2str(err));
+    }
+    rd_kafka_destroy(rk);
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* state = static_cast<ConsumerState*>(opaque);
+    const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assigned ? partitions : nullptr)) {
+      spdlog::error("kafka consumer {}: assign: {}", state->options.group_id, rd_kafka_err2str(e));
+    }
+    {
+      std::lock_guard lock(state->mu);
+      state->next_offset.clear();
+      state->assignment.clear();
+      for (int i = 0; assigned && i < partitions->cnt; ++i) {
+        state->assignment.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
+      }
+    }
+    spdlog::info("kafka consumer {}: {} {} partition(s)", state->options.group_id,
+                 assigned ? "assigned" : "revoked", partitions->cnt);
+    if (assigned && state->hooks.on_assigned) state->hooks.on_assigned();
+  }
+
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    spdlog::warn("kafka consumer {}: {}: {}", static_cast<ConsumerState*>(opaque)->options.group_id,
+                 rd_kafka_err2name(rd_kafka_resp_err_t(err)), reason);
+  }
+};
+
+struct KafkaConsumer::Impl {
+  std::shared_ptr<ConsumerState> state;
+  std::thread thread;
+  std::future<void> closed;
+  bool started = false;
+  bool stopped = false;
+
+  // Runs the poll loop (if `poll`) and then the close on the consumer's own thread.
+  void Launch(bool poll) {
+    auto done = std::make_shared<std::promise<void>>();
+    closed = done->get_future();
+    thread = std::thread([state = state, done, poll] {
+      if (poll) state->Run();
+      state->Close();
+      if (state->hooks.on_closed) state->hooks.on_closed();
+      done->set_value();
+    });
+  }
+};
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const ConsumerOptions& options,
+                                                                    MessageHandler handler,
+                                                                    Publisher* dead_letter,
+                                                                    ConsumerHooks hooks) {
+  if (options.brokers.empty()) return absl::InvalidArgumentError("kafka consumer: brokers is empty");
+  if (options.group_id.empty()) return absl::InvalidArgumentError("kafka consumer: group_id is empty");
+  if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
+  if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+  if (!options.dead_letter_topic.empty() && dead_letter == nullptr) {
+    return absl::InvalidArgumentError("kafka consumer: dead_letter_topic set without a publisher");
+  }
+  auto conf = internal::NewConf({
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group_id},
+      {"client.id", options.group_id},
+      {"enable.auto.commit", "true"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"partition.assignment.strategy", "range,roundrobin"},
+      {"auto.offset.reset", options.auto_offset_reset},
+  });
+  if (!conf.ok()) return conf.status();
+  if (absl::Status status = internal::SetProperties(conf->get(), options.extra); !status.ok()) {
+    return status;
+  }
+  auto state = std::make_shared<ConsumerState>();
+  state->options = options;
+  state->handler = std::move(handler);
+  state->dead_letter = dead_letter;
+  state->hooks = std::move(hooks);
+  rd_kafka_conf_set_opaque(conf->get(), state.get());
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &ConsumerState::OnRebalance);
+  rd_kafka_conf_set_error_cb(conf->get(), &ConsumerState::OnError);
+  auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  state->rk = *rk;
+  rd_kafka_poll_set_consumer(state->rk);
+  state->effective_config = internal::DumpConfig(state->rk);
+  auto impl = std::make_unique<Impl>();
+  impl->state = std::move(state);
+  return std::unique_ptr<KafkaConsumer>(new KafkaConsumer(std::move(impl)));
+}
+
+KafkaConsumer::KafkaConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaConsumer::~KafkaConsumer() { Stop(absl::Seconds(10)); }
+
+absl::Status KafkaConsumer::Start() {
+  if (impl_->started || impl_->stopped) {
+    return absl::FailedPreconditionError("kafka consumer already started or stopped");
+  }
+  ConsumerState& state = *impl_->state;
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(state.options.topics.size()));
+  for (const std::string& topic : state.options.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(state.rk, topics.get())) {
+    return ErrorStatus(err, absl::StrCat("kafka consumer ", state.options.group_id, ": subscribe"));
+  }
+  impl_->started = true;
+  impl_->Launch(/*poll=*/true);
+  return absl::OkStatus();
+}
+
+void KafkaConsumer::Stop(absl::Duration timeout) {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  ConsumerState& state = *impl_->state;
+  {
+    std::lock_guard lock(state.mu);  // so that a backoff cannot miss the wake-up
+    state.stopping = true;
+  }
+  state.wake.notify_all();
+  if (!impl_->started) impl_->Launch(/*poll=*/false);
+  if (impl_->closed.wait_for(absl::ToChronoNanoseconds(timeout)) == std::future_status::ready) {
+    impl_->thread.join();
+    return;
+  }
+  spdlog::error("kafka consumer {}: stop did not finish within {}; abandoning the consumer",
+                state.options.group_id, absl::FormatDuration(timeout));
+  impl_->thread.detach();
+}
+
+int64_t KafkaConsumer::Lag() const {
+  ConsumerState& state = *impl_->state;
+  std::lock_guard lock(state.mu);
+  if (state.closing || state.assignment.empty()) return 0;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(state.assignment.size()));
+  for (const auto& [topic, partition] : state.assignment) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  }
+  rd_kafka_position(state.rk, list.get());  // for partitions nothing was handled from yet
+  int64_t lag = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = list->elems[i];
+    auto next = state.next_offset.find({p.topic, p.partition});
+    const int64_t position = next != state.next_offset.end() ? next->second : p.offset;
+    int64_t low = 0, high = 0;
+    if (position >= 0 &&
+        rd_kafka_get_watermark_offsets(state.rk, p.topic, p.partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high > position) {
+      lag += high - position;
+    }
+  }
+  return lag;
+}
+
+std::map<std::string, std::string> KafkaConsumer::EffectiveConfig() const {
+  return impl_->state->effective_config;
+}
+
+}  // namespace pc::kafka

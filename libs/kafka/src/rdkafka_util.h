@@ -1,0 +1,41 @@
+// Internal helpers shared by the librdkafka-backed classes. Never include from a public header.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace pc::kafka::internal {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// A configuration with `properties` set (in map order) and librdkafka's logs sent to spdlog.
+absl::StatusOr<ConfPtr> NewConf(const std::map<std::string, std::string>& properties);
+// Sets `properties` on `conf`, in order; INVALID_ARGUMENT naming the bad one.
+absl::Status SetProperties(rd_kafka_conf_t* conf,
+                           const std::map<std::string, std::string>& properties);
+// rd_kafka_new(); takes ownership of `conf`.
+absl::StatusOr<rd_kafka_t*> NewHandle(rd_kafka_type_t type, ConfPtr conf);
+// The handle's effective global configuration merged with its default topic configuration.
+std::map<std::string, std::string> DumpConfig(rd_kafka_t* rk);
+// Canonical status code for a librdkafka error.
+absl::StatusCode CodeOf(rd_kafka_resp_err_t err);
+// `context`: <error name>: <error text>, with CodeOf(err).
+absl::Status ErrorStatus(rd_kafka_resp_err_t err, const std::string& context);
+
+}  // namespace pc::kafka::internal

@@ -1,0 +1,165 @@
+// Integration tests against the real broker of the test tier (PC_TEST_KAFKA_BROKERS, started
+// by the CTest fixture). Each test creates its own uniquely named topics.
+#include <future>
+#include <list>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pc/kafka/admin.h"
+#include "pc/kafka/consumer.h"
+#include "pc/kafka/publisher.h"
+#include "pc/testing/infra.h"
+#include "pc/testing/status_matchers.h"
+#include "test_util.h"
+
+namespace pc::kafka {
+namespace {
+
+using ::pc::testing::IsOk;
+using ::pc::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using testing::Handled;
+using testing::PublishAndWait;
+using testing::Recorder;
+
+class KafkaIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    brokers_ = pc::testing::KafkaBrokers();
+    topic_ = pc::testing::UniqueName("kafka");
+    dead_letter_ = pc::testing::UniqueName("kafka.dead-letter");
+    ASSERT_THAT(CreateTopics(brokers_, {topic_, dead_letter_}, 1, 1), IsOk());
+    ASSERT_OK_AND_ASSIGN(publisher_, KafkaPublisher::Create({.brokers = brokers_}));
+  }
+  void TearDown() override {
+    for (auto& consumer : consumers_) consumer->Stop(absl::Seconds(30));
+    if (publisher_) publisher_->Close(absl::Seconds(10));
+  }
+
+  Recorder& NewRecorder() { return recorders_.emplace_back(); }
+
+  KafkaConsumer* StartConsumer(const std::string& group, MessageHandler handler,
+                               Recorder& recorder) {
+    auto consumer = KafkaConsumer::Create({.brokers = brokers_,
+                                           .group_id = group,
+                                           .topics = {topic_},
+                                           .dead_letter_topic = dead_letter_,
+                                           .retry_backoff = absl::Milliseconds(100)},
+                                          std::move(handler), publisher_.get(), recorder.Hooks());
+    EXPECT_THAT(consumer, IsOk());
+    if (!consumer.ok()) return nullptr;
+    EXPECT_THAT((*consumer)->Start(), IsOk());
+    consumers_.push_back(std::move(*consumer));
+    return consumers_.back().get();
+  }
+
+  std::string brokers_;
+  std::string topic_;
+  std::string dead_letter_;
+  std::unique_ptr<KafkaPublisher> publisher_;
+  std::list<Recorder> recorders_;  // outlive the consumers that call them
+  std::vector<std::unique_ptr<KafkaConsumer>> consumers_;
+};
+
+TEST_F(KafkaIntegrationTest, CreateTopicsTreatsExistingTopicsAsSuccess) {
+  EXPECT_THAT(CreateTopics(brokers_, {topic_, dead_letter_}, 1, 1), IsOk());
+  EXPECT_THAT(CreateTopics(brokers_, {pc::testing::UniqueName("kafka")}, 1, 3),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // one broker: rf 3 impossible
+}
+
+TEST_F(KafkaIntegrationTest, RoundTripWithLz4KeepsHeaders) {
+  ASSERT_THAT(publisher_->EffectiveConfig(), Contains(Pair("compression.codec", "lz4")));
+  const Headers headers = {{kHeaderEventId, "e-1"},
+                           {kHeaderEventType, "InvitationSent"},
+                           {kHeaderContentType, kContentTypeProtobuf},
+                           {kHeaderCorrelationId, "c-1"}};
+  const std::string payload(2000, 'z');  // compressible
+  ASSERT_THAT(PublishAndWait(*publisher_,
+                             {.topic = topic_, .key = "inv-1", .payload = payload, .headers = headers}),
+              IsOk());
+  Recorder& recorder = NewRecorder();
+  StartConsumer(pc::testing::UniqueName("group"),
+                [](const ConsumedMessage&) { return absl::OkStatus(); }, recorder);
+  ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.handled.size() == 1; }));
+  const ConsumedMessage m = recorder.HandledSnapshot()[0].message;
+  EXPECT_EQ(m.topic, topic_);
+  EXPECT_EQ(m.partition, 0);
+  EXPECT_EQ(m.offset, 0);
+  EXPECT_EQ(m.key, "inv-1");
+  EXPECT_EQ(m.payload, payload);
+  EXPECT_EQ(m.headers, headers);
+}
+
+TEST_F(KafkaIntegrationTest, FailedMessageIsRedeliveredToTheNextConsumerOfTheGroup) {
+  ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_, .key = "k", .payload = "first"}), IsOk());
+  const std::string group = pc::testing::UniqueName("group");
+  Recorder& failing = NewRecorder();
+  KafkaConsumer* consumer = StartConsumer(
+      group, [](const ConsumedMessage&) { return absl::UnavailableError("database down"); },
+      failing);
+  ASSERT_TRUE(failing.WaitUntil([&] { return failing.handled.size() >= 2; }));  // retried
+  EXPECT_EQ(consumer->Lag(), 1);
+  consumer->Stop(absl::Seconds(30));
+  const Handled failed = failing.HandledSnapshot()[0];
+  EXPECT_THAT(failed.status, StatusIs(absl::StatusCode::kUnavailable));
+
+  Recorder& healthy = NewRecorder();
+  consumer = StartConsumer(group, [](const ConsumedMessage&) { return absl::OkStatus(); }, healthy);
+  ASSERT_TRUE(healthy.WaitUntil([&] { return !healthy.handled.empty(); }));
+  const ConsumedMessage redelivered = healthy.HandledSnapshot()[0].message;
+  EXPECT_EQ(redelivered.partition, failed.message.partition);
+  EXPECT_EQ(redelivered.offset, failed.message.offset);
+  EXPECT_EQ(redelivered.payload, "first");
+}
+
+TEST_F(KafkaIntegrationTest, UndecodableMessageIsDeadLetteredAndTheNextIsConsumed) {
+  ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_,
+                                           .key = "inv-9",
+                                           .payload = "\xde\xad",
+                                           .headers = {{kHeaderEventId, "e-9"}}}),
+              IsOk());
+  ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_, .key = "inv-9", .payload = "ok"}),
+              IsOk());
+  const std::string group = pc::testing::UniqueName("group");
+  Recorder& recorder = NewRecorder();
+  StartConsumer(
+      group,
+      [](const ConsumedMessage& m) {
+        return m.payload == "ok" ? absl::OkStatus()
+                                 : absl::DataLossError("cannot parse EventEnvelope");
+      },
+      recorder);
+  ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.handled.size() == 2; }));
+  const auto handled = recorder.HandledSnapshot();
+  EXPECT_THAT(handled[0].status, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(handled[1].message.payload, "ok");
+  EXPECT_THAT(handled[1].status, IsOk());
+
+  const auto dead =
+      testing::ReadTopic(brokers_, dead_letter_, pc::testing::UniqueName("dlq-reader"), 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].key, "inv-9");
+  EXPECT_EQ(dead[0].payload, "\xde\xad");
+  EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderEventId), "e-9");
+  EXPECT_THAT(HeaderValue(dead[0].headers, kHeaderDlqError),
+              HasSubstr("DATA_LOSS: cannot parse EventEnvelope"));
+  EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqSourceTopic), topic_);
+  EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqSourcePartition), "0");
+  EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqSourceOffset), "0");
+  EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqConsumerGroup), group);
+}
+
+TEST_F(KafkaIntegrationTest, StopReturnsWithinItsTimeout) {
+  Recorder& recorder = NewRecorder();
+  KafkaConsumer* consumer = StartConsumer(
+      pc::testing::UniqueName("group"), [](const ConsumedMessage&) { return absl::OkStatus(); },
+      recorder);
+  ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.assignments > 0; }));
+  auto stopped = std::async(std::launch::async, [&] { consumer->Stop(absl::Seconds(5)); });
+  EXPECT_EQ(stopped.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace pc::kafka
