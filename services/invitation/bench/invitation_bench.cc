@@ -1,0 +1,225 @@
+// `make bench`: what CreateInvitation costs over the cheapest possible write of its row.
+//
+// For each store (SQLite, then PostgreSQL) it measures, in one run and on two fresh databases
+// of that store with the same schema and the same durability (SQLite: WAL, synchronous=FULL;
+// PostgreSQL: the server's defaults), one transaction per invitation:
+//   domain+outbox  InvitationDomain::Create over SqlRepository: validation, idempotency record,
+//                  one-pending check, email, invitation row and InvitationSent in the outbox.
+//   bare insert    one INSERT of the same invitation row (same columns, same protobuf bytes,
+//                  read back from the first database) and nothing else.
+// The two alternate in chunks so a busy machine slows both alike. It prints creates/s and the
+// ratio against the 0.7 target; it does not fail on a low ratio, only on an error. PostgreSQL
+// needs PC_TEST_DATABASE_URL (tools/dev/bench.sh starts a server and sets it).
+//
+//   build/bench/invitation_bench
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "domain.h"
+#include "pc/common/clock.h"
+#include "pc/common/status_macros.h"
+#include "pc/storage/test_database.h"
+#include "spdlog/spdlog.h"
+#include "sql_repository.h"
+
+namespace pc::invitation {
+namespace {
+
+namespace common = partnercenter::common::v1;
+using pc::storage::Database;
+using pc::storage::Dialect;
+using pc::storage::Row;
+using pc::storage::Value;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kTarget = 0.7;
+constexpr int kChunk = 100;  // creates, then the same rows inserted bare, alternately
+constexpr char kRowColumns[] =
+    "id, cloud, partner_id, kind, state, hint_key, token_hash, create_time, expire_time, "
+    "version, data";
+// Exactly the statement SqlRepository::Insert runs.
+constexpr char kInsert[] =
+    "INSERT INTO invitations (id, cloud, partner_id, kind, state, hint_key, token_hash, "
+    "create_time, expire_time, version, data) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+struct StoreResult {
+  std::string store;
+  double domain_rate = 0;  // creates/s
+  double bare_rate = 0;    // inserts/s
+};
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The durability actually in effect, to print next to the numbers.
+absl::StatusOr<std::string> Durability(Database& db) {
+  std::string out;
+  PC_RETURN_IF_ERROR(db.InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+    if (db.dialect() == Dialect::kSqlite) {
+      PC_ASSIGN_OR_RETURN(Row mode, tx.QueryOne("PRAGMA journal_mode"));
+      PC_ASSIGN_OR_RETURN(Row sync, tx.QueryOne("PRAGMA synchronous"));
+      PC_ASSIGN_OR_RETURN(std::string journal, mode.GetText(0));
+      PC_ASSIGN_OR_RETURN(int64_t level, sync.GetInt64(0));
+      out = absl::StrCat("journal_mode=", journal, " synchronous=", level == 2 ? "FULL" : "NOT FULL");
+      if (journal != "wal" || level != 2) {
+        return absl::FailedPreconditionError(absl::StrCat("unexpected SQLite durability: ", out));
+      }
+      return absl::OkStatus();
+    }
+    PC_ASSIGN_OR_RETURN(Row fsync, tx.QueryOne("SHOW fsync"));
+    PC_ASSIGN_OR_RETURN(Row commit, tx.QueryOne("SHOW synchronous_commit"));
+    PC_ASSIGN_OR_RETURN(std::string f, fsync.GetText(0));
+    PC_ASSIGN_OR_RETURN(std::string c, commit.GetText(0));
+    out = absl::StrCat("fsync=", f, " synchronous_commit=", c);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<int64_t> Count(Database& db, const std::string& table) {
+  int64_t n = 0;
+  PC_RETURN_IF_ERROR(db.InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne(absl::StrCat("SELECT COUNT(*) FROM ", table)));
+    PC_ASSIGN_OR_RETURN(n, row.GetInt64(0));
+    return absl::OkStatus();
+  }));
+  return n;
+}
+
+absl::StatusOr<StoreResult> RunStore(Dialect dialect, int warmup, int iterations) {
+  const std::string store(pc::storage::DialectName(dialect));
+  PC_ASSIGN_OR_RETURN(auto domain_store, pc::storage::TestDatabase::Create(dialect));
+  PC_ASSIGN_OR_RETURN(auto bare_store, pc::storage::TestDatabase::Create(dialect));
+  PC_ASSIGN_OR_RETURN(std::unique_ptr<Database> domain_db, domain_store->Open());
+  PC_ASSIGN_OR_RETURN(std::unique_ptr<Database> bare_db, bare_store->Open());
+  PC_RETURN_IF_ERROR(SqlRepository::Migrate(*domain_db));
+  PC_RETURN_IF_ERROR(SqlRepository::Migrate(*bare_db));
+  PC_ASSIGN_OR_RETURN(std::string durability, Durability(*domain_db));
+  PC_ASSIGN_OR_RETURN(std::string bare_durability, Durability(*bare_db));
+  if (bare_durability != durability) {
+    return absl::InternalError(absl::StrCat("durability differs: domain ", durability,
+                                            ", bare ", bare_durability));
+  }
+  std::printf("%s: %s, %d warm-up + %d creates each way\n", store.c_str(), durability.c_str(),
+              warmup, iterations);
+  std::fflush(stdout);
+
+  SqlRepository repository(*domain_db);
+  InvitationDomain domain(DomainOptions{}, repository, pc::SystemClock::Get(), nullptr);
+  const CallContext call{{.subject = "user-bench", .tenant_id = "partner-bench",
+                          .cloud = "global", .roles = {"partner_admin"},
+                          .display_name = "Fabrikam Bench"},
+                         "corr-bench"};
+  v1::CreateInvitationRequest req;
+  req.set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
+  req.set_include_admin_permission(true);
+  req.set_message("Looking forward to working with you.");
+
+  int next = 0;
+  Clock::duration domain_time{}, bare_time{};
+  // One chunk: `n` creates through the domain, then the same rows inserted bare.
+  auto run_chunk = [&](int n, bool measured) -> absl::Status {
+    std::vector<std::string> ids;
+    const Clock::time_point domain_start = Clock::now();
+    for (int i = 0; i < n; ++i, ++next) {
+      req.set_request_id(absl::StrCat("bench-", next));
+      req.mutable_customer_hint()->set_email_domain(absl::StrCat("customer", next, ".example"));
+      PC_ASSIGN_OR_RETURN(v1::CreateInvitationResponse created, domain.Create(call, req));
+      ids.push_back(created.invitation().id());
+    }
+    const Clock::time_point domain_end = Clock::now();
+
+    std::vector<std::vector<Value>> rows;
+    PC_RETURN_IF_ERROR(domain_db->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+      for (const std::string& id : ids) {
+        PC_ASSIGN_OR_RETURN(
+            Row row, tx.QueryOne(absl::StrCat("SELECT ", kRowColumns,
+                                              " FROM invitations WHERE id = $1"), {id}));
+        std::vector<Value> values = row.values();
+        PC_ASSIGN_OR_RETURN(std::string data, row.GetBytes("data"));
+        values.back() = pc::storage::Bytes{std::move(data)};
+        rows.push_back(std::move(values));
+      }
+      return absl::OkStatus();
+    }));
+
+    const Clock::time_point bare_start = Clock::now();
+    for (const std::vector<Value>& values : rows) {
+      PC_RETURN_IF_ERROR(bare_db->InTransaction([&](pc::storage::Transaction& tx) {
+        return tx.Execute(kInsert, values).status();
+      }));
+    }
+    const Clock::time_point bare_end = Clock::now();
+    if (measured) {
+      domain_time += domain_end - domain_start;
+      bare_time += bare_end - bare_start;
+    }
+    return absl::OkStatus();
+  };
+
+  for (int done = 0; done < warmup; done += kChunk) {
+    PC_RETURN_IF_ERROR(run_chunk(std::min(kChunk, warmup - done), /*measured=*/false));
+  }
+  for (int done = 0; done < iterations; done += kChunk) {
+    PC_RETURN_IF_ERROR(run_chunk(std::min(kChunk, iterations - done), /*measured=*/true));
+  }
+
+  // Both sides wrote every row, and every create put exactly one event in the outbox.
+  PC_ASSIGN_OR_RETURN(int64_t domain_rows, Count(*domain_db, "invitations"));
+  PC_ASSIGN_OR_RETURN(int64_t bare_rows, Count(*bare_db, "invitations"));
+  PC_ASSIGN_OR_RETURN(int64_t events, Count(*domain_db, "outbox"));
+  if (domain_rows != next || bare_rows != next || events != next) {
+    return absl::InternalError(absl::StrCat("expected ", next, " rows and events, got ",
+                                            domain_rows, " invitations, ", bare_rows,
+                                            " bare rows, ", events, " outbox events"));
+  }
+  return StoreResult{store, iterations / Seconds(domain_time), iterations / Seconds(bare_time)};
+}
+
+int Main() {
+  struct Plan {
+    Dialect dialect;
+    int warmup;
+    int iterations;
+  };
+  const Plan plans[] = {{Dialect::kSqlite, 200, 2000}, {Dialect::kPostgres, 100, 1000}};
+  std::vector<StoreResult> results;
+  bool failed = false;
+  spdlog::set_level(spdlog::level::warn);  // no migration chatter between the numbers
+  for (const Plan& plan : plans) {
+    absl::StatusOr<StoreResult> result = RunStore(plan.dialect, plan.warmup, plan.iterations);
+    if (!result.ok()) {
+      std::fprintf(stderr, "invitation_bench: %s FAILED: %s\n",
+                   std::string(pc::storage::DialectName(plan.dialect)).c_str(),
+                   result.status().ToString().c_str());
+      if (plan.dialect == Dialect::kPostgres) {
+        std::fprintf(stderr, "invitation_bench: run it through tools/dev/bench.sh (make bench), "
+                             "which starts PostgreSQL and sets PC_TEST_DATABASE_URL\n");
+      }
+      failed = true;
+      continue;
+    }
+    results.push_back(*result);
+  }
+
+  std::printf("\n%-9s %-17s %-15s %-7s %s\n", "store", "domain+outbox/s", "bare insert/s",
+              "ratio", "target");
+  for (const StoreResult& r : results) {
+    const double ratio = r.domain_rate / r.bare_rate;
+    std::printf("%-9s %-17.0f %-15.0f %-7.2f >= %.2f %s\n", r.store.c_str(), r.domain_rate,
+                r.bare_rate, ratio, kTarget, ratio >= kTarget ? "ok" : "below target");
+  }
+  std::fflush(stdout);
+  if (failed) std::fprintf(stderr, "invitation_bench: a store failed (see above)\n");
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace pc::invitation
+
+int main() { return pc::invitation::Main(); }
