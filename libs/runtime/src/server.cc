@@ -1,0 +1,224 @@
+#include "pc/runtime/server.h"
+
+#include <csignal>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "admin_http.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
+#include "grpcpp/impl/server_initializer.h"
+#include "metrics_interceptor.h"
+#include "pc/common/status_macros.h"
+#include "pc/runtime/flags.h"
+#include "spdlog/spdlog.h"
+
+namespace pc::runtime {
+namespace {
+
+// Keepalive: ping idle clients every minute and drop dead ones; let clients ping every 10s.
+// Connections are recycled every 5 minutes (GOAWAY, in-flight calls continue) so clients
+// re-resolve the headless Service and spread over new replicas.
+constexpr int kKeepaliveTimeMs = 60'000;
+constexpr int kKeepaliveTimeoutMs = 20'000;
+constexpr int kMinClientPingIntervalMs = 10'000;
+constexpr int kMaxConnectionAgeMs = 5 * 60'000;
+
+// Copies the names of the services registered with AddService (grpc::Server keeps them
+// private; the reflection plugin reads them the same way). InitServer runs after those are
+// registered and before the server starts, so no call sees a half-filled list.
+class ServiceNamesPlugin final : public grpc::ServerBuilderPlugin {
+ public:
+  explicit ServiceNamesPlugin(std::vector<std::string>* names) : names_(names) {}
+  std::string name() override { return "pc_service_names"; }
+  void InitServer(grpc::ServerInitializer* initializer) override {
+    *names_ = *initializer->GetServiceList();
+  }
+  void Finish(grpc::ServerInitializer*) override {}
+  void ChangeArguments(const std::string&, void*) override {}
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+class ServiceNamesOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNamesOption(std::vector<std::string>* names) : names_(names) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<ServiceNamesPlugin>(names_));
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+std::string HostPort(const std::string& host, int port) {
+  return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]:", port)
+                                      : absl::StrCat(host, ":", port);
+}
+
+const char* SignalName(int signo) { return signo == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+}  // namespace
+
+ServerOptions ServerOptions::FromFlags() {
+  ServerOptions options;
+  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  options.admin_port = absl::GetFlag(FLAGS_admin_port);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return options;
+}
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      registry_(options_.registry ? options_.registry : &Registry::Default()) {}
+
+Server::~Server() {
+  bool started;
+  {
+    std::lock_guard lock(mu_);
+    started = started_;
+  }
+  if (!started) return;
+  RequestShutdown();
+  Shutdown();
+}
+
+void Server::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void Server::OnStop(std::string name, std::function<void()> stop) {
+  stops_.Add(std::move(name), std::move(stop));
+}
+
+absl::Status Server::Start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_) return absl::FailedPreconditionError("server already started");
+  }
+  auto admin = std::make_unique<AdminHttpServer>(std::map<std::string, AdminHttpServer::Handler>{
+      {"/metrics",
+       [this] {
+         return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry_->Render()};
+       }},
+      {"/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; }},
+      {"/readyz",
+       [this] {
+         return serving_ ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
+                         : HttpResponse{503, "text/plain; charset=utf-8", "not serving\n"};
+       }},
+  });
+  if (options_.handle_signals) {
+    admin->HandleSignals([this](int signo) {
+      bool again;
+      {
+        std::lock_guard lock(mu_);
+        again = ++signals_received_ > 1;
+      }
+      if (again) {
+        spdlog::warn("received {} again while shutting down; exiting now", SignalName(signo));
+        spdlog::default_logger()->flush();
+        std::_Exit(128 + signo);
+      }
+      spdlog::info("received {}; shutting down", SignalName(signo));
+      RequestShutdown();
+    });
+  }
+  PC_RETURN_IF_ERROR(admin->Start(options_.bind_address, options_.admin_port));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(HostPort(options_.bind_address, options_.grpc_port),
+                           grpc::InsecureServerCredentials(), &bound_port);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kMinClientPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxConnectionAgeMs);
+  // Without this a second process could share the port (SO_REUSEPORT) instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetOption(std::make_unique<ServiceNamesOption>(&service_names_));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeMetricsInterceptorFactory(*registry_, &service_names_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    admin->Stop();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve gRPC on ", HostPort(options_.bind_address, options_.grpc_port),
+        " (port in use or address not available)"));
+  }
+
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  std::vector<std::string> own_services;  // health and reflection report nothing of their own
+  for (const std::string& name : service_names_) {
+    if (absl::StartsWith(name, "grpc.")) continue;
+    health->SetServingStatus(name, true);
+    own_services.push_back(name);
+  }
+  {
+    std::lock_guard lock(mu_);
+    grpc_server_ = std::move(server);
+    admin_ = std::move(admin);
+    grpc_port_ = bound_port;
+    admin_port_ = admin_->port();
+    started_ = true;
+  }
+  serving_ = true;
+  spdlog::info("serving gRPC on port {} ({}), admin HTTP on port {}", grpc_port_,
+               own_services.empty() ? std::string("no services")
+                                    : absl::StrJoin(own_services, ", "),
+               admin_port_);
+  return absl::OkStatus();
+}
+
+void Server::RequestShutdown() {
+  std::lock_guard lock(mu_);
+  shutdown_requested_ = true;
+  cv_.notify_all();
+}
+
+void Server::Wait() {
+  {
+    std::unique_lock lock(mu_);
+    if (!started_) return;
+    cv_.wait(lock, [this] { return shutdown_requested_; });
+  }
+  Shutdown();
+}
+
+void Server::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    absl::Time start = absl::Now();
+    serving_ = false;
+    grpc_server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING for all, for good
+    spdlog::info("shutdown 1/4: health NOT_SERVING");
+    if (options_.on_not_serving) options_.on_not_serving();
+
+    spdlog::info("shutdown 2/4: draining in-flight calls for up to {}",
+                 absl::FormatDuration(options_.shutdown_grace));
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+    spdlog::info("gRPC server stopped after {}", absl::FormatDuration(absl::Now() - start));
+
+    spdlog::info("shutdown 3/4: stop actions");
+    stops_.RunAll();
+
+    spdlog::info("shutdown 4/4: admin HTTP");
+    admin_->Stop();
+    spdlog::info("shutdown complete in {}", absl::FormatDuration(absl::Now() - start));
+  });
+}
+
+}  // namespace pc::runtime

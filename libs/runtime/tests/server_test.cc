@@ -1,0 +1,395 @@
+#include "pc/runtime/server.h"
+
+#include <csignal>
+#include <future>
+#include <thread>
+
+// GCC 12 with -fsanitize reports a false maybe-uninitialized inside Beast's response parser.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "boost/asio.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#pragma GCC diagnostic pop
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/support/sync_stream.h"
+#include "gtest/gtest.h"
+#include "partnercenter/testing/v1/echo.grpc.pb.h"
+#include "pc/testing/status_matchers.h"
+
+namespace pc::runtime {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using ::partnercenter::testing::v1::EchoRequest;
+using ::partnercenter::testing::v1::EchoResponse;
+using ::partnercenter::testing::v1::EchoService;
+using ::pc::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr auto kPatience = std::chrono::seconds(60);  // generous: a hang fails, never a race
+
+// Thread-safe record of what happened, in order.
+class EventLog {
+ public:
+  void Add(std::string event) {
+    std::lock_guard lock(mu_);
+    events_.push_back(std::move(event));
+  }
+  std::vector<std::string> Get() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+// Echo whose calls with block_until_released wait until Release().
+class BlockingEchoService final : public EchoService::Service {
+ public:
+  explicit BlockingEchoService(EventLog* events) : events_(events) {}
+
+  grpc::Status Echo(grpc::ServerContext*, const EchoRequest* request,
+                    EchoResponse* response) override {
+    if (request->block_until_released()) {
+      events_->Add("echo started");
+      started_.set_value();
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, kPatience, [this] { return released_; })) {
+        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "never released");
+      }
+      events_->Add("echo returned");
+    }
+    response->set_message(request->message());
+    return grpc::Status::OK;
+  }
+
+  bool WaitUntilStarted() {
+    return started_future_.wait_for(kPatience) == std::future_status::ready;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  EventLog* events_;
+  std::promise<void> started_;
+  std::future<void> started_future_ = started_.get_future();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// grpc.health.v1 by hand (the repo has no generated health stubs): a request is field 1
+// (service name), a response is field 1 (1 = SERVING, 2 = NOT_SERVING).
+enum HealthStatus { kUnknown = 0, kServing = 1, kNotServing = 2 };
+
+grpc::ByteBuffer Bytes(const std::string& s) {
+  grpc::Slice slice(s);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string String(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(buffer.Dump(&slices).ok());
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+grpc::ByteBuffer HealthRequest(const std::string& service) {
+  return Bytes(service.empty() ? "" : std::string("\x0a", 1) + char(service.size()) + service);
+}
+
+int DecodeHealth(const grpc::ByteBuffer& response) {
+  std::string bytes = String(response);
+  return bytes.size() == 2 && bytes[0] == 0x08 ? int{bytes[1]} : int{kUnknown};
+}
+
+// Health/Check: the status, or -code for a failed call.
+int HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::internal::RpcMethod method("/grpc.health.v1.Health/Check",
+                                   grpc::internal::RpcMethod::NORMAL_RPC, channel);
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel.get(), method, &context, HealthRequest(service), &response);
+  return status.ok() ? DecodeHealth(response) : -status.error_code();
+}
+
+// A Health/Watch stream opened now; Next() blocks for the next status.
+class HealthWatch {
+ public:
+  explicit HealthWatch(const std::shared_ptr<grpc::Channel>& channel)
+      : method_("/grpc.health.v1.Health/Watch", grpc::internal::RpcMethod::SERVER_STREAMING,
+                channel) {
+    context_.set_deadline(std::chrono::system_clock::now() + kPatience);
+    reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+        channel.get(), method_, &context_, HealthRequest("")));
+  }
+  int Next() {
+    grpc::ByteBuffer response;
+    return reader_->Read(&response) ? DecodeHealth(response) : kUnknown;
+  }
+  // A watch is a stream: left open it would hold the drain until the grace deadline.
+  void Cancel() {
+    context_.TryCancel();
+    grpc::ByteBuffer ignored;
+    while (reader_->Read(&ignored)) {
+    }
+    reader_->Finish();
+  }
+
+ private:
+  grpc::internal::RpcMethod method_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
+};
+
+// The services reflection lists (grpc.reflection.v1alpha, list_services = "*"), raw.
+std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::internal::RpcMethod method("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                   grpc::internal::RpcMethod::BIDI_STREAMING, channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kPatience);
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+          channel.get(), method, &context));
+  stream->Write(Bytes(std::string("\x3a\x01*", 3)));
+  stream->WritesDone();
+  grpc::ByteBuffer response;
+  std::string out;
+  while (stream->Read(&response)) out += String(response);
+  EXPECT_TRUE(stream->Finish().ok());
+  return out;
+}
+
+struct HttpResult {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// Sends `raw` (or a GET/other request for `target`) to the admin port and reads the answer.
+HttpResult HttpExchange(int port, http::verb verb, const std::string& target,
+                        const std::string& raw = "") {
+  asio::io_context ioc;
+  asio::ip::tcp::socket socket(ioc);
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  if (raw.empty()) {
+    http::request<http::empty_body> req(verb, target, 11);
+    req.set(http::field::host, "localhost");
+    http::write(socket, req);
+  } else {
+    asio::write(socket, asio::buffer(raw));
+  }
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  return {res.result_int(), std::string(res[http::field::content_type]), res.body()};
+}
+
+HttpResult HttpGet(int port, const std::string& target) {
+  return HttpExchange(port, http::verb::get, target);
+}
+
+ServerOptions TestOptions(Registry* registry) {
+  ServerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.registry = registry;
+  options.handle_signals = false;
+  return options;
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const Server& server) {
+  return grpc::CreateChannel("127.0.0.1:" + std::to_string(server.grpc_port()),
+                             grpc::InsecureChannelCredentials());
+}
+
+TEST(ServerTest, AdminHttpServesMetricsHealthAndReadiness) {
+  Registry registry;
+  registry.AddCounter("pc_test_events_total", "Test events.").WithLabels().Increment(3);
+  Server server(TestOptions(&registry));
+  ASSERT_OK(server.Start());
+  ASSERT_NE(server.admin_port(), 0);
+
+  HttpResult metrics = HttpGet(server.admin_port(), "/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE pc_test_events_total counter\npc_test_events_total 3\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE pc_grpc_requests_total counter\n"));
+
+  EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz").status, 200u);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz?verbose=1").status, 200u);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/nope").status, 404u);
+  EXPECT_EQ(HttpExchange(server.admin_port(), http::verb::post, "/metrics").status, 405u);
+  EXPECT_EQ(HttpExchange(server.admin_port(), http::verb::get, "", "NOT HTTP AT ALL\r\n\r\n").status,
+            400u);
+  // Still alive after the bad request.
+  EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
+}
+
+TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
+  Registry registry;
+  EventLog events;
+  BlockingEchoService echo(&events);
+  Server server(TestOptions(&registry));
+  server.AddService(&echo);
+  ASSERT_OK(server.Start());
+  auto channel = ChannelTo(server);
+
+  EXPECT_EQ(HealthCheck(channel, ""), kServing);
+  EXPECT_EQ(HealthCheck(channel, "partnercenter.testing.v1.EchoService"), kServing);
+  EXPECT_EQ(HealthCheck(channel, "no.such.Service"), -grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(ReflectionListServices(channel), HasSubstr("partnercenter.testing.v1.EchoService"));
+}
+
+TEST(ServerTest, OrderedShutdownDrainsInFlightCallThenRunsStopActionsInReverse) {
+  Registry registry;
+  EventLog events;
+  BlockingEchoService echo(&events);
+  std::promise<void> not_serving;
+  ServerOptions options = TestOptions(&registry);
+  options.shutdown_grace = absl::Seconds(120);  // the call must finish, not be cancelled
+  options.on_not_serving = [&] {
+    events.Add("not serving");
+    not_serving.set_value();
+  };
+  Server server(options);
+  server.AddService(&echo);
+  server.OnStop("store", [&] { events.Add("stop store"); });
+  server.OnStop("outbox relay", [&] { events.Add("stop outbox relay"); });
+  server.OnStop("consumers", [&] { events.Add("stop consumers"); });
+  ASSERT_OK(server.Start());
+  std::thread waiter([&] {
+    server.Wait();
+    events.Add("wait returned");
+  });
+
+  auto channel = ChannelTo(server);
+  HealthWatch watch(channel);  // opened before the shutdown, as a load balancer would
+  ASSERT_EQ(watch.Next(), kServing);
+
+  auto stub = EchoService::NewStub(channel);
+  EchoRequest request;
+  request.set_message("in flight");
+  request.set_block_until_released(true);
+  EchoResponse response;
+  grpc::Status call_status;
+  std::thread caller([&] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kPatience);
+    call_status = stub->Echo(&context, request, &response);
+  });
+  ASSERT_TRUE(echo.WaitUntilStarted());
+
+  server.RequestShutdown();
+  ASSERT_EQ(not_serving.get_future().wait_for(kPatience), std::future_status::ready);
+  EXPECT_FALSE(server.serving());
+  EXPECT_EQ(watch.Next(), kNotServing);
+  watch.Cancel();
+  // Draining: the admin side is still up and tells probes to stop routing here.
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz").status, 503u);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
+  EXPECT_THAT(events.Get(), ElementsAre("echo started", "not serving"));
+
+  echo.Release();
+  caller.join();
+  EXPECT_TRUE(call_status.ok()) << call_status.error_message();
+  EXPECT_EQ(response.message(), "in flight");
+  waiter.join();
+  EXPECT_THAT(events.Get(),
+              ElementsAre("echo started", "not serving", "echo returned", "stop consumers",
+                          "stop outbox relay", "stop store", "wait returned"));
+
+  std::string metrics = registry.Render();
+  EXPECT_THAT(metrics, HasSubstr("pc_grpc_requests_total{method=\"/partnercenter.testing.v1."
+                                 "EchoService/Echo\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("pc_grpc_request_duration_seconds_count{method=\"/partnercenter."
+                                 "testing.v1.EchoService/Echo\"} 1\n"));
+}
+
+TEST(ServerTest, InterceptorCountsStatusCodes) {
+  Registry registry;
+  EventLog events;
+  BlockingEchoService echo(&events);
+  Server server(TestOptions(&registry));
+  server.AddService(&echo);
+  ASSERT_OK(server.Start());
+  auto stub = EchoService::NewStub(ChannelTo(server));
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext context;
+    EchoRequest request;
+    request.set_message("hi");
+    EchoResponse response;
+    ASSERT_TRUE(stub->Echo(&context, request, &response).ok());
+  }
+  EXPECT_EQ(HealthCheck(ChannelTo(server), "no.such.Service"), -grpc::StatusCode::NOT_FOUND);
+  {
+    auto channel = ChannelTo(server);
+    grpc::internal::RpcMethod method("/no.such.Service/Method",
+                                     grpc::internal::RpcMethod::NORMAL_RPC, channel);
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+        channel.get(), method, &context, Bytes(""), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
+  std::string metrics = registry.Render();
+  EXPECT_THAT(metrics, HasSubstr("pc_grpc_requests_total{method=\"/partnercenter.testing.v1."
+                                 "EchoService/Echo\",code=\"OK\"} 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("pc_grpc_requests_total{method=\"/grpc.health.v1.Health/Check\","
+                                 "code=\"NOT_FOUND\"} 1\n"));
+  // Unknown methods share one series, so callers cannot create series at will.
+  EXPECT_THAT(metrics,
+              HasSubstr("pc_grpc_requests_total{method=\"unknown\",code=\"UNIMPLEMENTED\"} 1\n"));
+  EXPECT_THAT(metrics, Not(HasSubstr("no.such.Service")));
+}
+
+TEST(ServerTest, StartFailsWhenPortsAreTaken) {
+  Registry registry;
+  Server first(TestOptions(&registry));
+  ASSERT_OK(first.Start());
+  EXPECT_THAT(first.Start(), StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  ServerOptions same_grpc = TestOptions(&registry);
+  same_grpc.grpc_port = first.grpc_port();
+  Server second(same_grpc);
+  absl::Status status = second.Start();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(status.message(), HasSubstr(std::to_string(first.grpc_port())));
+
+  ServerOptions same_admin = TestOptions(&registry);
+  same_admin.admin_port = first.admin_port();
+  Server third(same_admin);
+  EXPECT_THAT(third.Start(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(ServerTest, SigtermStartsTheShutdown) {
+  Registry registry;
+  ServerOptions options = TestOptions(&registry);
+  options.handle_signals = true;
+  bool stopped = false;
+  Server server(options);
+  server.OnStop("flag", [&] { stopped = true; });
+  ASSERT_OK(server.Start());
+  ASSERT_EQ(std::raise(SIGTERM), 0);
+  server.Wait();  // returns only because the signal asked for the shutdown
+  EXPECT_TRUE(stopped);
+  EXPECT_FALSE(server.serving());
+}
+
+}  // namespace
+}  // namespace pc::runtime
