@@ -29,7 +29,8 @@ stop_all() {
   deploy/local/kafka/kafka.sh stop || true
   echo "run: broker stopped"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 deploy/local/kafka/kafka.sh start
 deploy/local/kafka/kafka.sh create-topics global usgov germany
