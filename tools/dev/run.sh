@@ -39,7 +39,8 @@ deploy/local/kafka/kafka.sh create-topics global usgov germany
 start_service() {
   local name=$1 bin=$2; shift 2
   if [ ! -x "$bin" ]; then return 0; fi
-  "$bin" "$@" >"$STATE/logs/$name.log" 2>&1 &
+  # Own session: Ctrl-C reaches only this script, which stops services in order.
+  setsid "$bin" "$@" >"$STATE/logs/$name.log" 2>&1 &
   pids+=($!)
   names+=("$name")
   echo "run: started $name (pid $!, log $STATE/logs/$name.log)"
