@@ -23,20 +23,7 @@ using ::testing::Not;
 INSTANTIATE_TEST_SUITE_P(Postgres, StorageContractTest, ::testing::Values(Dialect::kPostgres),
                          DialectTestName);
 
-class StoragePostgresTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto test_db = TestDatabase::Create(Dialect::kPostgres);
-    ASSERT_TRUE(test_db.ok()) << test_db.status();
-    test_db_ = *std::move(test_db);
-  }
-  std::unique_ptr<Database> OpenOrDie(const DatabaseOptions& options = {}) {
-    auto db = test_db_->Open(options);
-    EXPECT_TRUE(db.ok()) << db.status();
-    return db.ok() ? *std::move(db) : nullptr;
-  }
-  std::unique_ptr<TestDatabase> test_db_;
-};
+using StoragePostgresTest = test_util::FreshDatabaseTest<Dialect::kPostgres>;
 
 int64_t BackendPid(Database& db) {
   int64_t pid = -1;

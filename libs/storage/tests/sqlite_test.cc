@@ -27,20 +27,7 @@ std::string Pragma(Database& db, const std::string& name) {
   return value;
 }
 
-class StorageSqliteTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto test_db = TestDatabase::Create(Dialect::kSqlite);
-    ASSERT_TRUE(test_db.ok()) << test_db.status();
-    test_db_ = *std::move(test_db);
-  }
-  std::unique_ptr<Database> OpenOrDie(const DatabaseOptions& options = {}) {
-    auto db = test_db_->Open(options);
-    EXPECT_TRUE(db.ok()) << db.status();
-    return db.ok() ? *std::move(db) : nullptr;
-  }
-  std::unique_ptr<TestDatabase> test_db_;
-};
+using StorageSqliteTest = test_util::FreshDatabaseTest<Dialect::kSqlite>;
 
 TEST_F(StorageSqliteTest, DefaultsAreWalFullSyncForeignKeysAndBusyTimeout) {
   auto db = OpenOrDie();

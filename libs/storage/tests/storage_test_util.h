@@ -231,4 +231,22 @@ inline std::string DialectTestName(const ::testing::TestParamInfo<Dialect>& info
   return info.param == Dialect::kSqlite ? "Sqlite" : "Postgres";
 }
 
+// A fresh, empty database of `kDialect` for each test; OpenOrDie() gives handles on it (call
+// it twice for two "replicas").
+template <Dialect kDialect>
+class FreshDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto test_db = TestDatabase::Create(kDialect);
+    ASSERT_TRUE(test_db.ok()) << test_db.status();
+    test_db_ = *std::move(test_db);
+  }
+  std::unique_ptr<Database> OpenOrDie(const DatabaseOptions& options = {}) {
+    auto db = test_db_->Open(options);
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? *std::move(db) : nullptr;
+  }
+  std::unique_ptr<TestDatabase> test_db_;
+};
+
 }  // namespace pc::storage::test_util
