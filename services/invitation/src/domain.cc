@@ -64,12 +64,10 @@ ev::EventEnvelope NewEvent(const Invitation& inv, const CallContext* call, ev::C
       now);
 }
 
-// The part of a request that must match on an idempotent retry.
-std::string RequestHash(google::protobuf::Message& req, const std::string& request_id) {
-  std::string bytes;
-  req.SerializeToString(&bytes);
-  return pc::Sha256Hex(absl::StrCat(req.GetDescriptor()->full_name(), "|", bytes, "|",
-                                    request_id.size()));
+// What must match on an idempotent retry: the request without its request_id.
+std::string RequestHash(v1::CreateInvitationRequest req) {
+  req.clear_request_id();
+  return pc::Sha256Hex(req.SerializeAsString());
 }
 
 absl::Status CheckVersion(int64_t requested, int64_t current) {
@@ -268,9 +266,7 @@ absl::StatusOr<v1::CreateInvitationResponse> InvitationDomain::Create(
   const std::string& partner_id = call.claims.tenant_id;
   const std::string hint_key = HintKey(req.customer_hint());
   const bool restore = req.kind() == common::INVITATION_KIND_ADMIN_RESTORE;
-  v1::CreateInvitationRequest fingerprint = req;
-  fingerprint.clear_request_id();
-  const std::string request_hash = RequestHash(fingerprint, req.request_id());
+  const std::string request_hash = RequestHash(req);
 
   // Eligibility is asked before any email is drafted (and outside the transaction).
   if (eligibility_ != nullptr && req.customer_hint().has_tenant_id()) {
