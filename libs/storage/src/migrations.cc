@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "internal.h"
 #include "pc/common/status_macros.h"
@@ -133,7 +134,9 @@ absl::Status Migrate(Database& db, std::string_view component_view,
                    {component, m.version}));
       if (!rows.empty()) return absl::OkStatus();  // another replica was faster
       bool postgres = tx.dialect() == Dialect::kPostgres && !m.postgres_sql.empty();
-      PC_RETURN_IF_ERROR(tx.ExecuteScript(postgres ? m.postgres_sql : m.sql));
+      PC_RETURN_IF_ERROR(tx.ExecuteScript(absl::StrReplaceAll(
+          postgres ? m.postgres_sql : m.sql,
+          {{kBytesType, tx.dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB"}})));
       PC_RETURN_IF_ERROR(
           tx.Execute("INSERT INTO schema_migrations (component, version, name, applied_at) "
                      "VALUES ($1, $2, $3, $4)",

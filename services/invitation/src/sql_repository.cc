@@ -30,7 +30,7 @@ CREATE TABLE invitations (
   create_time BIGINT NOT NULL,
   expire_time BIGINT NOT NULL,
   version BIGINT NOT NULL,
-  data BLOB NOT NULL
+  data {{bytes}} NOT NULL
 );
 CREATE INDEX invitations_by_partner ON invitations (cloud, partner_id, create_time);
 CREATE INDEX invitations_by_expiry ON invitations (state, expire_time);
@@ -237,17 +237,7 @@ class SqlTx final : public RepositoryTx {
 
 absl::Status SqlRepository::Migrate(pc::storage::Database& db) {
   PC_RETURN_IF_ERROR(pc::storage::MigrateOutboxAndInbox(db));
-  // BLOB is BYTEA on PostgreSQL; everything else is shared SQL.
-  std::vector<pc::storage::Migration> migrations = kMigrations;
-  for (auto& m : migrations) {
-    if (m.postgres_sql.empty()) {
-      m.postgres_sql = m.sql;
-      for (size_t p; (p = m.postgres_sql.find(" BLOB ")) != std::string::npos;) {
-        m.postgres_sql.replace(p, 6, " BYTEA ");
-      }
-    }
-  }
-  return pc::storage::Migrate(db, "invitation", migrations);
+  return pc::storage::Migrate(db, "invitation", kMigrations);
 }
 
 absl::Status SqlRepository::InTransaction(const std::function<absl::Status(RepositoryTx&)>& fn) {

@@ -2,8 +2,7 @@
 //
 //   const std::vector<pc::storage::Migration> kMigrations = {
 //       {1, "create invitations",
-//        "CREATE TABLE invitations (id TEXT PRIMARY KEY, data BLOB NOT NULL)",     // SQLite
-//        "CREATE TABLE invitations (id TEXT PRIMARY KEY, data BYTEA NOT NULL)"},   // PostgreSQL
+//        "CREATE TABLE invitations (id TEXT PRIMARY KEY, data {{bytes}} NOT NULL)"},  // both
 //       {2, "index partner", "CREATE INDEX invitations_partner ON invitations (partner_id)"},
 //   };
 //   PC_RETURN_IF_ERROR(pc::storage::MigrateOutboxAndInbox(*db));   // outbox + inbox tables
@@ -27,6 +26,10 @@
 #include "pc/storage/database.h"
 
 namespace pc::storage {
+
+// Written in a migration's SQL, becomes the dialect's binary type: BLOB (SQLite) or BYTEA
+// (PostgreSQL), so one statement serves both stores: "data {{bytes}} NOT NULL".
+inline constexpr char kBytesType[] = "{{bytes}}";
 
 struct Migration {
   int64_t version = 0;  // > 0, strictly increasing within a component
