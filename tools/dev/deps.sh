@@ -30,4 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 deploy/local/kafka/kafka.sh fetch
+
+# Tier-specific installers (browser: Chromium + playwright-core; deploy: kustomize + Go modules).
+for extra_deps in tools/dev/deps.d/*.sh; do
+  [ -e "$extra_deps" ] || continue
+  # shellcheck source=/dev/null
+  source "$extra_deps"
+done
 echo "deps: ok"

@@ -33,15 +33,33 @@ absl::StatusOr<std::string_view> ParseBearerToken(std::string_view header_value)
   return token;
 }
 
-absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, const Verifier& verifier,
-                                    const pc::Clock& clock) {
+namespace {
+
+absl::StatusOr<std::string_view> TokenOf(const grpc::ServerContextBase& ctx) {
   auto [first, last] = ctx.client_metadata().equal_range(grpc::string_ref(kAuthorizationHeader));
   if (first == last) return Unauthenticated("missing authorization metadata");
   if (std::next(first) != last) return Unauthenticated("repeated authorization metadata");
   const grpc::string_ref& value = first->second;
-  PC_ASSIGN_OR_RETURN(std::string_view token,
-                      ParseBearerToken(std::string_view(value.data(), value.size())));
+  return ParseBearerToken(std::string_view(value.data(), value.size()));
+}
+
+}  // namespace
+
+absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, const Verifier& verifier,
+                                    const pc::Clock& clock) {
+  PC_ASSIGN_OR_RETURN(std::string_view token, TokenOf(ctx));
   return verifier.Verify(token, clock.Now());
+}
+
+absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, VerifiedTokenCache& tokens,
+                                    const pc::Clock& clock) {
+  PC_ASSIGN_OR_RETURN(std::string_view token, TokenOf(ctx));
+  return tokens.Verify(token, clock.Now());
+}
+
+std::string BearerTokenOf(const grpc::ServerContextBase& ctx) {
+  absl::StatusOr<std::string_view> token = TokenOf(ctx);
+  return token.ok() ? std::string(*token) : "";
 }
 
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token) {

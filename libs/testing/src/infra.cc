@@ -1,5 +1,12 @@
 #include "pc/testing/infra.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
 #include <libpq-fe.h>
 
 #include <cstdlib>
@@ -52,6 +59,23 @@ std::string RequiredEnv(const std::string& name) {
 }
 
 std::string KafkaBrokers() { return RequiredEnv("PC_TEST_KAFKA_BROKERS"); }
+
+int FreeTcpPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("could not pick a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 std::string UniqueName(const std::string& prefix) {
   return absl::StrCat("test.", prefix, ".", NewUuid().substr(0, 8));

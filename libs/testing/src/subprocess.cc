@@ -36,6 +36,35 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std:
   }
   close(fds[1]);
   out_fd_ = fds[0];
+  reader_ = std::thread([this] {
+    std::ofstream log;
+    if (!log_path_.empty()) log.open(log_path_, std::ios::app);
+    std::string buffer;
+    char chunk[4096];
+    while (true) {
+      const ssize_t n = read(out_fd_, chunk, sizeof(chunk));
+      if (n <= 0) break;
+      buffer.append(chunk, static_cast<size_t>(n));
+      std::vector<std::string> complete;
+      size_t nl;
+      while ((nl = buffer.find('\n')) != std::string::npos) {
+        complete.push_back(buffer.substr(0, nl));
+        buffer.erase(0, nl + 1);
+      }
+      if (complete.empty()) continue;
+      if (log.is_open()) {
+        for (const auto& line : complete) log << line << "\n";
+        log.flush();
+      }
+      std::lock_guard lock(mu_);
+      for (auto& line : complete) lines_.push_back(std::move(line));
+      changed_.notify_all();
+    }
+    std::lock_guard lock(mu_);
+    if (!buffer.empty()) lines_.push_back(buffer);
+    closed_ = true;
+    changed_.notify_all();
+  });
 }
 
 Subprocess::~Subprocess() {
@@ -43,40 +72,37 @@ Subprocess::~Subprocess() {
     Kill(SIGKILL);
     Wait();
   }
+  if (reader_.joinable()) reader_.join();  // the pipe closes when the process is gone
   if (out_fd_ >= 0) close(out_fd_);
+}
+
+std::vector<std::string> Subprocess::lines() const {
+  std::lock_guard lock(mu_);
+  return lines_;
 }
 
 absl::StatusOr<std::string> Subprocess::WaitForLine(
     const std::function<bool(const std::string&)>& match, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  std::ofstream log;
-  if (!log_path_.empty()) log.open(log_path_, std::ios::app);
+  std::unique_lock lock(mu_);
+  auto last_lines = [&] {
+    return absl::StrJoin(lines_.end() - std::min<size_t>(lines_.size(), 20), lines_.end(), "\n");
+  };
   while (true) {
-    size_t nl;
-    while ((nl = buffer_.find('\n')) != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      if (log.is_open()) log << line << "\n";
-      lines_.push_back(line);
+    while (examined_ < lines_.size()) {
+      const std::string line = lines_[examined_++];
       if (match(line)) return line;
+    }
+    if (closed_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("process output closed; last lines:\n", last_lines()));
     }
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no matching output line; last lines:\n",
-          absl::StrJoin(lines_.end() - std::min<size_t>(lines_.size(), 20), lines_.end(), "\n")));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no matching output line; last lines:\n", last_lines()));
     }
-    pollfd p{out_fd_, POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-    if (ready <= 0) continue;
-    char chunk[4096];
-    const ssize_t n = read(out_fd_, chunk, sizeof(chunk));
-    if (n <= 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "process output closed; last lines:\n",
-          absl::StrJoin(lines_.end() - std::min<size_t>(lines_.size(), 20), lines_.end(), "\n")));
-    }
-    buffer_.append(chunk, static_cast<size_t>(n));
+    changed_.wait_for(lock, absl::ToChronoMilliseconds(left) + std::chrono::milliseconds(1));
   }
 }
 

@@ -30,6 +30,8 @@ namespace v1 = partnercenter::invitation::v1;
 struct CallContext {
   pc::auth::Claims claims;
   std::string correlation_id;
+  // The caller's raw bearer token: forwarded when asking the relationship service.
+  std::string bearer_token = {};
 };
 
 // Asks the relationship service whether an invitation makes sense (issue: eligibility at

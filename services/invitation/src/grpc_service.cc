@@ -25,7 +25,7 @@ grpc::Status InvitationGrpcService::Handle(grpc::ServerContext* ctx, const Req* 
                                            Method method) {
   absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, verifier_, clock_);
   if (!claims.ok()) return pc::ToGrpcStatus(claims.status());
-  const CallContext call{*std::move(claims), CorrelationId(*ctx)};
+  const CallContext call{*std::move(claims), CorrelationId(*ctx), pc::auth::BearerTokenOf(*ctx)};
   auto result = (domain_.*method)(call, *req);
   if (!result.ok()) return pc::ToGrpcStatus(result.status());
   *resp = *std::move(result);

@@ -6,6 +6,8 @@
 
 #include "absl/flags/flag.h"
 #include "domain.h"
+#include "eligibility.h"
+#include "grpcpp/create_channel.h"
 #include "grpc_service.h"
 #include "pc/auth/keys.h"
 #include "pc/auth/verifier.h"
@@ -28,6 +30,12 @@ ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
           "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
 ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
 ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
+ABSL_FLAG(std::string, relationship_address, "",
+          "host:port of the relationship service, asked before an invitation to a named "
+          "customer tenant is drafted (eligibility); empty skips the check");
+ABSL_FLAG(absl::Duration, relationship_deadline, absl::Seconds(2),
+          "Deadline of each eligibility call to the relationship service");
+ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations, then exit (Kubernetes Job)");
 ABSL_FLAG(int32_t, invitation_validity_days, 30, "Default link validity in days (1–90)");
 ABSL_FLAG(absl::Duration, expiry_sweep_interval, absl::Minutes(1),
           "How often PENDING invitations past their expiry are moved to EXPIRED");
@@ -85,12 +93,17 @@ int main(int argc, char** argv) {
                                        [](const int32_t& d) -> std::string {
                                          return d >= 1 && d <= 90 ? "" : "must be 1–90";
                                        }),
-       pc::runtime::PositiveDurationFlag(FLAGS_expiry_sweep_interval)});
+       pc::runtime::PositiveDurationFlag(FLAGS_expiry_sweep_interval),
+       pc::runtime::PositiveDurationFlag(FLAGS_relationship_deadline)});
   const std::string cloud = absl::GetFlag(FLAGS_cloud);
 
   auto db = pc::storage::Open(absl::GetFlag(FLAGS_database_url));
   PC_CHECK_OK(db.status());
   PC_CHECK_OK(pc::invitation::SqlRepository::Migrate(**db));
+  if (absl::GetFlag(FLAGS_migrate_only)) {
+    spdlog::info("invitation: migrations applied");
+    return 0;
+  }
 
   auto keys = pc::auth::KeySet::LoadDirectory(absl::GetFlag(FLAGS_jwt_keys_dir));
   PC_CHECK_OK(keys.status());
@@ -108,13 +121,20 @@ int main(int argc, char** argv) {
   PC_CHECK_OK(publisher.status());
   pc::storage::OutboxRelay relay(**db, **publisher);
 
+  std::unique_ptr<pc::invitation::GrpcEligibilityChecker> eligibility;
+  if (const std::string address = absl::GetFlag(FLAGS_relationship_address); !address.empty()) {
+    eligibility = std::make_unique<pc::invitation::GrpcEligibilityChecker>(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+        absl::GetFlag(FLAGS_relationship_deadline));
+  }
+
   const pc::Clock& clock = pc::SystemClock::Get();
   pc::invitation::SqlRepository repository(**db);
   pc::invitation::InvitationDomain domain(
       {.cloud = cloud,
        .portal_base_url = absl::GetFlag(FLAGS_portal_base_url),
        .default_validity = absl::Hours(24) * absl::GetFlag(FLAGS_invitation_validity_days)},
-      repository, clock, /*eligibility=*/nullptr, [&relay] { relay.Notify(); });
+      repository, clock, eligibility.get(), [&relay] { relay.Notify(); });
   pc::invitation::InvitationGrpcService service(domain, *verifier, clock);
 
   auto& registry = pc::runtime::Registry::Default();

@@ -20,6 +20,7 @@
 #include "pc/kafka/consumer.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/topic_recorder.h"
 
 namespace pc::invitation {
 namespace {
@@ -28,61 +29,7 @@ namespace common = partnercenter::common::v1;
 namespace v1 = partnercenter::invitation::v1;
 using partnercenter::events::v1::EventEnvelope;
 
-// Every event on the invitation topic, as a consumer in a group of its own sees them.
-class TopicRecorder {
- public:
-  explicit TopicRecorder(const std::string& brokers, const std::string& topic) {
-    auto consumer = pc::kafka::KafkaConsumer::Create(
-        {.brokers = brokers, .group_id = pc::testing::UniqueName("recorder"), .topics = {topic}},
-        [this](const pc::kafka::ConsumedMessage& m) {
-          auto e = pc::events::Decode(m.payload);
-          std::lock_guard lock(mu_);
-          if (e.ok()) messages_.push_back({m, *e});
-          cv_.notify_all();
-          return absl::OkStatus();
-        },
-        nullptr);
-    EXPECT_TRUE(consumer.ok()) << consumer.status();
-    consumer_ = *std::move(consumer);
-    EXPECT_TRUE(consumer_->Start().ok());
-  }
-  ~TopicRecorder() { consumer_->Stop(absl::Seconds(10)); }
-
-  struct Seen {
-    pc::kafka::ConsumedMessage message;
-    EventEnvelope envelope;
-  };
-
-  // Waits until an event of `type` for invitation `id` arrived; returns it.
-  Seen WaitFor(const std::string& id, const std::string& type) {
-    std::unique_lock lock(mu_);
-    Seen found;
-    const bool ok = cv_.wait_for(lock, std::chrono::seconds(90), [&] {
-      for (const auto& s : messages_) {
-        if (s.envelope.aggregate_id() == id && s.envelope.type() == type) {
-          found = s;
-          return true;
-        }
-      }
-      return false;
-    });
-    EXPECT_TRUE(ok) << "no " << type << " for " << id;
-    return found;
-  }
-
-  int Count(const std::string& id, const std::string& type) {
-    std::lock_guard lock(mu_);
-    int n = 0;
-    for (const auto& s : messages_) n += s.envelope.aggregate_id() == id && s.envelope.type() == type;
-    return n;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Seen> messages_;
-  std::unique_ptr<pc::kafka::KafkaConsumer> consumer_;
-};
+using pc::testing::TopicRecorder;
 
 class InvitationBrokerTest : public ::testing::Test {
  protected:
@@ -153,7 +100,9 @@ TEST_F(InvitationBrokerTest, CreateAndAcceptReachTheTopicWithTheFullEnvelope) {
   const auto created = Invite("contoso.com", "corr-e2e-1");
   const std::string id = created.invitation().id();
 
-  auto sent = recorder.WaitFor(id, "InvitationSent");
+  auto sent_or = recorder.WaitFor(id, "InvitationSent");
+  ASSERT_TRUE(sent_or.has_value());
+  const TopicRecorder::Seen& sent = *sent_or;
   EXPECT_EQ(sent.message.key, id);
   EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "event-id"), sent.envelope.event_id());
   EXPECT_EQ(pc::kafka::HeaderValue(sent.message.headers, "event-type"), "InvitationSent");
@@ -178,7 +127,9 @@ TEST_F(InvitationBrokerTest, CreateAndAcceptReachTheTopicWithTheFullEnvelope) {
   v1::AcceptInvitationResponse resp;
   ASSERT_TRUE(stub_->AcceptInvitation(&ctx, accept, &resp).ok());
 
-  auto accepted = recorder.WaitFor(id, "InvitationAccepted");
+  auto accepted_or = recorder.WaitFor(id, "InvitationAccepted");
+  ASSERT_TRUE(accepted_or.has_value());
+  const TopicRecorder::Seen& accepted = *accepted_or;
   EXPECT_EQ(accepted.envelope.customer_id(), "customer-77");
   EXPECT_EQ(accepted.envelope.aggregate_version(), 2);
   EXPECT_EQ(accepted.envelope.invitation_accepted().customer_profile().company_name(), "Contoso");

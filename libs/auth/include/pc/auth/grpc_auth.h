@@ -18,6 +18,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "pc/auth/claims.h"
+#include "pc/auth/token_cache.h"
 #include "pc/auth/verifier.h"
 #include "pc/common/clock.h"
 
@@ -34,6 +35,12 @@ absl::StatusOr<std::string_view> ParseBearerToken(std::string_view header_value)
 // grpc::ServerContext and grpc::CallbackServerContext.
 absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, const Verifier& verifier,
                                     const pc::Clock& clock);
+// The same, verifying through `tokens` (a repeated token is verified once).
+absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, VerifiedTokenCache& tokens,
+                                    const pc::Clock& clock);
+// The raw bearer token of the call ("" if there is none): to forward the caller's identity
+// when calling another service on its behalf.
+std::string BearerTokenOf(const grpc::ServerContextBase& ctx);
 
 // Adds `authorization: Bearer <token>` to an outgoing call.
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token);

@@ -22,6 +22,10 @@ std::string RequiredEnv(const std::string& name);
 // PC_TEST_KAFKA_BROKERS, e.g. "127.0.0.1:29092".
 std::string KafkaBrokers();
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close): for
+// processes that must know each other's address before they start.
+int FreeTcpPort();
+
 // A unique topic name for one test: "test.<prefix>.<random>".
 std::string UniqueName(const std::string& prefix);
 

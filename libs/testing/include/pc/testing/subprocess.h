@@ -10,9 +10,12 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,12 +34,15 @@ class Subprocess {
   Subprocess& operator=(const Subprocess&) = delete;
 
   pid_t pid() const { return pid_; }
-  // Reads output lines until `match` returns true for one (returned), the process closes its
-  // output (FAILED_PRECONDITION with the last lines), or `timeout` passes (DEADLINE_EXCEEDED).
+  // Examines output lines not examined by an earlier call until `match` returns true for one
+  // (returned), the process closes its output (FAILED_PRECONDITION with the last lines), or
+  // `timeout` passes (DEADLINE_EXCEEDED). Output is drained continuously by a reader thread,
+  // so a chatty process never blocks on a full pipe while nobody waits on it. `match` runs
+  // under the output lock: it must not call back into this Subprocess.
   absl::StatusOr<std::string> WaitForLine(const std::function<bool(const std::string&)>& match,
                                           absl::Duration timeout);
   // Every line read so far.
-  const std::vector<std::string>& lines() const { return lines_; }
+  std::vector<std::string> lines() const;
   void Kill(int signal);
   // Reaps the process; returns its wait status (see WIFEXITED / WTERMSIG).
   int Wait();
@@ -46,9 +52,13 @@ class Subprocess {
   int out_fd_ = -1;
   bool reaped_ = false;
   int wait_status_ = 0;
-  std::string buffer_;
   std::string log_path_;
-  std::vector<std::string> lines_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<std::string> lines_;  // guarded by mu_
+  bool closed_ = false;             // guarded by mu_: the output reached EOF
+  size_t examined_ = 0;             // lines already offered to a WaitForLine match
+  std::thread reader_;
 };
 
 }  // namespace pc::testing

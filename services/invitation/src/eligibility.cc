@@ -1,0 +1,69 @@
+#include "eligibility.h"
+
+#include <chrono>
+#include <thread>
+
+#include "pc/auth/grpc_auth.h"
+#include "pc/common/errors.h"
+#include "pc/common/grpc_status.h"
+
+namespace pc::invitation {
+
+namespace common = partnercenter::common::v1;
+namespace rel = partnercenter::relationship::v1;
+
+GrpcEligibilityChecker::GrpcEligibilityChecker(std::shared_ptr<grpc::Channel> channel,
+                                               absl::Duration deadline, int attempts)
+    : stub_(rel::RelationshipService::NewStub(std::move(channel))),
+      deadline_(deadline),
+      attempts_(attempts) {}
+
+absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::string& partner_id,
+                                           const std::string& customer_tenant_id,
+                                           common::InvitationKind kind) {
+  rel::GetRelationshipRequest request;
+  request.set_partner_id(partner_id);
+  request.set_customer_id(customer_tenant_id);
+  rel::Relationship r;
+  grpc::Status status;
+  for (int attempt = 1; attempt <= attempts_; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline_));
+    pc::auth::AttachBearerToken(&ctx, call.bearer_token);
+    ctx.AddMetadata("x-correlation-id", call.correlation_id);
+    status = stub_->GetRelationship(&ctx, request, &r);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+    if (attempt < attempts_) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+  }
+  const bool active = status.ok() && r.state() == common::RELATIONSHIP_STATE_ACTIVE;
+  if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return absl::UnavailableError(
+          "the relationship service could not be reached to check this customer; retry");
+    }
+    return pc::FromGrpcStatus(status);
+  }
+  if (kind == common::INVITATION_KIND_RESELLER_RELATIONSHIP) {
+    if (active) {
+      return pc::WithReason(
+          absl::AlreadyExistsError("this customer already has an active relationship with you"),
+          pc::reason::kRelationshipExists);
+    }
+    return absl::OkStatus();
+  }
+  if (!active) {
+    return pc::FailedPreconditionError(pc::reason::kRelationshipNotActive,
+                                       "admin restore needs an active relationship");
+  }
+  if (r.admin_access() == common::ADMIN_ACCESS_GRANTED) {
+    return pc::FailedPreconditionError(pc::reason::kAdminPermissionAlreadyGranted,
+                                       "you already have admin permission for this customer");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pc::invitation

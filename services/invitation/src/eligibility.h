@@ -1,0 +1,35 @@
+// EligibilityChecker over gRPC: asks RelationshipService.GetRelationship (with the caller's
+// bearer token, a deadline per attempt, retries on UNAVAILABLE / DEADLINE_EXCEEDED) whether
+// an invitation to a named customer tenant makes sense.
+//   RESELLER_RELATIONSHIP to a customer already ACTIVE with this partner → ALREADY_EXISTS
+//     (RELATIONSHIP_EXISTS)
+//   ADMIN_RESTORE with admin already GRANTED → FAILED_PRECONDITION
+//     (ADMIN_PERMISSION_ALREADY_GRANTED); with no ACTIVE relationship → FAILED_PRECONDITION
+//     (RELATIONSHIP_NOT_ACTIVE)
+// If the relationship service can't be reached after the retries: UNAVAILABLE (nothing is
+// drafted; the partner retries).
+#pragma once
+
+#include <memory>
+
+#include "domain.h"
+#include "grpcpp/channel.h"
+#include "partnercenter/relationship/v1/relationship_service.grpc.pb.h"
+
+namespace pc::invitation {
+
+class GrpcEligibilityChecker final : public EligibilityChecker {
+ public:
+  GrpcEligibilityChecker(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline,
+                         int attempts = 3);
+  absl::Status Check(const CallContext& call, const std::string& partner_id,
+                     const std::string& customer_tenant_id,
+                     partnercenter::common::v1::InvitationKind kind) override;
+
+ private:
+  std::unique_ptr<partnercenter::relationship::v1::RelationshipService::Stub> stub_;
+  absl::Duration deadline_;
+  int attempts_;
+};
+
+}  // namespace pc::invitation
