@@ -9,7 +9,12 @@ common_flags=(--kafka_brokers="$BROKERS" --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log
 
 start_service invitation "$BUILD_DIR/services/invitation/pc-invitation" "${common_flags[@]}" \
   --database_url="sqlite://$STATE/data/invitation.db" \
-  --portal_base_url="${PC_PORTAL_BASE_URL:-http://localhost:8080}"
+  --portal_base_url="${PC_PORTAL_BASE_URL:-http://localhost:8080}" \
+  --relationship_address=127.0.0.1:50052
+
+start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "${common_flags[@]}" \
+  --database_url="sqlite://$STATE/data/relationship.db" \
+  --invitation_address=127.0.0.1:50051
 
 # wait_ready NAME ADMIN_PORT — until /readyz answers 200 (bounded), or the process died.
 wait_ready() {
@@ -22,16 +27,24 @@ wait_ready() {
   return 1
 }
 [ -x "$BUILD_DIR/services/invitation/pc-invitation" ] && wait_ready invitation 51051
+[ -x "$BUILD_DIR/services/relationship/pc-relationship" ] && wait_ready relationship 51052
 
 print_service_help() {
   cat <<MSG
 
   Invitation service:    127.0.0.1:50051 (gRPC, reflection on), metrics http://127.0.0.1:51051/metrics
+  Relationship service:  127.0.0.1:50052 (gRPC, reflection on), metrics http://127.0.0.1:51052/metrics
   Try it (dev tokens are minted with the key in $PC_JWT_KEYS_DIR):
     export PC_JWT_KEYS_DIR=$PC_JWT_KEYS_DIR
     $PCCTL invite --as=partner-1 --name=Fabrikam --domain=contoso.com --admin
     $PCCTL accept '<link from the draft>' --as=customer-1 --company=Contoso --domain=contoso.com
     $PCCTL invitations list --as=partner-1
+    $PCCTL invite --as=partner-1 --customer=customer-2 --admin     # a named customer tenant
+    $PCCTL customers list --as=partner-1
+    $PCCTL revoke --as=customer-1 --partner=partner-1 --reason="in-house IT"
+    $PCCTL check-access --as=svc --role=service --partner=partner-1 --customer=customer-1
+    $PCCTL restore --as=partner-1 --customer=customer-1           # a new draft; accept its link
+    $PCCTL history --as=partner-1 --customer=customer-1
   Raw gRPC:  grpcurl -plaintext -H "authorization: Bearer \$($PCCTL token --tenant=partner-1 --role=partner_admin)" \\
                127.0.0.1:50051 list
 MSG

@@ -29,15 +29,9 @@
 #include "pc/common/errors.h"
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
+#include "pcctl.h"
 
-namespace {
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-
-}  // namespace
+using pcctl::Env;
 
 ABSL_FLAG(std::string, invitation_addr, Env("PC_INVITATION_ADDR", "127.0.0.1:50051"),
           "InvitationService address (env PC_INVITATION_ADDR)");
@@ -74,55 +68,8 @@ namespace {
 namespace v1 = partnercenter::invitation::v1;
 namespace common = partnercenter::common::v1;
 
-int Fail(const std::string& message) {
-  std::cerr << "pcctl: " << message << "\n";
-  return 2;
-}
-
-int PrintStatus(const grpc::Status& status) {
-  const absl::Status s = pc::FromGrpcStatus(status);
-  std::cerr << "pcctl: " << absl::StatusCodeToString(s.code()) << ": " << s.message();
-  if (const std::string reason = pc::ReasonOf(s); !reason.empty()) {
-    std::cerr << " [" << reason << "]";
-  }
-  std::cerr << "\n";
-  return 1;
-}
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
-  std::cout << json;
-}
-
-absl::StatusOr<std::string> Mint(const std::string& tenant, const std::string& role) {
-  auto minter = pc::auth::Minter::FromDirectory(
-      absl::GetFlag(FLAGS_jwt_keys_dir), absl::GetFlag(FLAGS_jwt_kid),
-      absl::GetFlag(FLAGS_jwt_issuer), absl::GetFlag(FLAGS_jwt_audience));
-  if (!minter.ok()) return minter.status();
-  pc::auth::Claims claims{.subject = absl::StrCat(role, "@", tenant),
-                          .tenant_id = tenant,
-                          .cloud = absl::GetFlag(FLAGS_cloud),
-                          .roles = {role}};
-  if (!absl::GetFlag(FLAGS_name).empty()) claims.display_name = absl::GetFlag(FLAGS_name);
-  return minter->Mint(claims, absl::GetFlag(FLAGS_ttl), absl::Now());
-}
-
-// The caller's token: --token, or one minted for --as with the command's default role.
-absl::StatusOr<std::string> CallerToken(const std::string& default_role) {
-  if (!absl::GetFlag(FLAGS_as).empty()) {
-    const std::string role =
-        absl::GetFlag(FLAGS_role).empty() ? default_role : absl::GetFlag(FLAGS_role);
-    return Mint(absl::GetFlag(FLAGS_as), role);
-  }
-  if (absl::GetFlag(FLAGS_token).empty()) {
-    return absl::InvalidArgumentError("give --token=<jwt> (or PC_TOKEN) or --as=<tenant>");
-  }
-  return absl::GetFlag(FLAGS_token);
-}
+using pcctl::Fail;
+using pcctl::Mint;
 
 // A token from a link ".../invitations/accept?token=X" or the bare token.
 std::string TokenFromLinkOrToken(const std::string& s) {
@@ -132,29 +79,20 @@ std::string TokenFromLinkOrToken(const std::string& s) {
   return rest.substr(0, rest.find('&'));
 }
 
-std::string RequestId() {
-  return absl::GetFlag(FLAGS_request_id).empty() ? pc::NewUuid() : absl::GetFlag(FLAGS_request_id);
-}
+using pcctl::RequestId;
 
 template <typename Resp, typename Call>
 int Run(const std::string& role, Call call) {
-  auto token = CallerToken(role);
-  if (!token.ok()) return Fail(std::string(token.status().message()));
-  auto stub = v1::InvitationService::NewStub(grpc::CreateChannel(
-      absl::GetFlag(FLAGS_invitation_addr), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  pc::auth::AttachBearerToken(&ctx, *token);
-  Resp resp;
-  const grpc::Status status = call(*stub, &ctx, &resp);
-  if (!status.ok()) return PrintStatus(status);
-  PrintJson(resp);
-  return 0;
+  return pcctl::Invoke<v1::InvitationService, Resp>(absl::GetFlag(FLAGS_invitation_addr), role,
+                                                     std::move(call));
 }
 
 int Usage() {
   std::cerr << "usage: pcctl <dev-keys | token | invite | invitations list | invitations get ID |"
-               " preview LINK | accept LINK | decline LINK | cancel ID | resend ID> [flags]\n"
+               " preview LINK | accept LINK | decline LINK | cancel ID | resend ID |\n"
+               "              customers list | customer show | partners list | revoke | reassign |"
+               " restore | provision | service change | users [create] | support-contact |"
+               " service-request | remove | check-access | history> [flags]\n"
                "       pcctl --help for every flag\n";
   return 2;
 }
@@ -169,6 +107,7 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   const std::string arg1 = args.size() > 1 ? args[1] : "";
 
+  if (const int rc = pcctl::RunRelationshipCommand(args); rc >= 0) return rc;
   if (cmd == "dev-keys") {
     auto paths = pc::auth::GenerateDevKeyPair(absl::GetFlag(FLAGS_jwt_keys_dir),
                                               absl::GetFlag(FLAGS_jwt_kid));

@@ -1,0 +1,171 @@
+// pc-relationship: flags → the store, the outbox relay, the access cache (tailing the
+// relationship topic), the invitation-events consumer, the domain and the gRPC service →
+// serve until SIGTERM, then shut down in order (runtime::Server).
+#include "absl/flags/flag.h"
+#include "access_cache.h"
+#include "domain.h"
+#include "grpc_service.h"
+#include "grpcpp/create_channel.h"
+#include "pc/auth/keys.h"
+#include "pc/auth/verifier.h"
+#include "pc/events/envelope.h"
+#include "pc/kafka/admin.h"
+#include "pc/kafka/consumer.h"
+#include "pc/kafka/publisher.h"
+#include "pc/kafka/tailer.h"
+#include "pc/runtime/flags.h"
+#include "pc/runtime/init.h"
+#include "pc/runtime/metrics.h"
+#include "pc/runtime/server.h"
+#include "pc/storage/database.h"
+#include "pc/storage/outbox.h"
+#include "spdlog/spdlog.h"
+#include "store.h"
+
+ABSL_FLAG(std::string, database_url, "sqlite://.local/data/relationship.db",
+          "sqlite://<path> (embedded default) or postgresql://user@host:port/db");
+ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
+ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
+          "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
+ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
+ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
+ABSL_FLAG(std::string, invitation_address, "127.0.0.1:50051",
+          "host:port of the invitation service (RequestAdminRestore); empty disables restore");
+ABSL_FLAG(absl::Duration, invitation_deadline, absl::Seconds(5),
+          "Deadline of each call to the invitation service");
+ABSL_FLAG(std::string, consumer_group, "relationship",
+          "Kafka consumer group (and inbox name) for invitation events");
+ABSL_FLAG(absl::Duration, restore_wait, absl::Minutes(10),
+          "How long an accepted ADMIN_RESTORE for a relationship not known yet is retried "
+          "before it is dead-lettered");
+ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations, then exit (Kubernetes Job)");
+
+int main(int argc, char** argv) {
+  absl::SetFlag(&FLAGS_grpc_port, 50052);
+  absl::SetFlag(&FLAGS_admin_port, 51052);
+  pc::runtime::Init(argc, argv, "relationship",
+                    {pc::runtime::NonEmptyFlag(FLAGS_database_url),
+                     pc::runtime::NonEmptyFlag(FLAGS_kafka_brokers),
+                     pc::runtime::NonEmptyFlag(FLAGS_jwt_keys_dir),
+                     pc::runtime::NonEmptyFlag(FLAGS_consumer_group),
+                     pc::runtime::PositiveDurationFlag(FLAGS_invitation_deadline),
+                     pc::runtime::PositiveDurationFlag(FLAGS_restore_wait)});
+  const std::string cloud = absl::GetFlag(FLAGS_cloud);
+
+  auto db = pc::storage::Open(absl::GetFlag(FLAGS_database_url));
+  PC_CHECK_OK(db.status());
+  PC_CHECK_OK(pc::relationship::RelationshipStore::Migrate(**db));
+  if (absl::GetFlag(FLAGS_migrate_only)) {
+    spdlog::info("relationship: migrations applied");
+    return 0;
+  }
+
+  auto keys = pc::auth::KeySet::LoadDirectory(absl::GetFlag(FLAGS_jwt_keys_dir));
+  PC_CHECK_OK(keys.status());
+  if (keys->empty()) {
+    PC_CHECK_OK(absl::FailedPreconditionError("--jwt_keys_dir has no <kid>.pub.pem key"));
+  }
+  auto verifier = pc::auth::Verifier::Create({.issuer = absl::GetFlag(FLAGS_jwt_issuer),
+                                              .audience = absl::GetFlag(FLAGS_jwt_audience),
+                                              .cloud = cloud},
+                                             *std::move(keys));
+  PC_CHECK_OK(verifier.status());
+
+  const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  auto publisher =
+      pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "relationship-" + cloud});
+  PC_CHECK_OK(publisher.status());
+  pc::storage::OutboxRelay relay(**db, **publisher);
+
+  std::unique_ptr<pc::relationship::GrpcInvitationClient> invitations;
+  if (const std::string address = absl::GetFlag(FLAGS_invitation_address); !address.empty()) {
+    invitations = std::make_unique<pc::relationship::GrpcInvitationClient>(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+        absl::GetFlag(FLAGS_invitation_deadline));
+  }
+
+  const pc::Clock& clock = pc::SystemClock::Get();
+  pc::relationship::RelationshipStore store(**db);
+  pc::relationship::RelationshipDomain* domain_ptr = nullptr;
+  pc::relationship::AccessCache cache([&domain_ptr](const std::string& p, const std::string& c) {
+    return domain_ptr->LoadAccess(p, c);
+  });
+  pc::relationship::RelationshipDomain domain(
+      {.cloud = cloud,
+       .consumer_group = absl::GetFlag(FLAGS_consumer_group),
+       .restore_wait = absl::GetFlag(FLAGS_restore_wait)}, store, clock,
+      invitations.get(), cache, [&relay] { relay.Notify(); });
+  domain_ptr = &domain;
+  pc::relationship::RelationshipGrpcService service(domain, *verifier, clock);
+
+  auto& registry = pc::runtime::Registry::Default();
+  auto& applied = registry.AddCounter("pc_relationship_invitation_events_total",
+                                      "Invitation events handled, by outcome.", {"outcome"});
+  auto& cache_events = registry.AddCounter(
+      "pc_relationship_access_cache_events_total",
+      "Relationship events applied to this replica's admin-access cache.");
+  registry.AddGauge("pc_relationship_access_cache_entries", "Pairs in the admin-access cache.")
+      .WithLabels()
+      .SetCallback([&cache] { return static_cast<double>(cache.size()); });
+  registry.AddGauge("pc_relationship_access_cache_misses", "Admin-access cache misses (loads).")
+      .WithLabels()
+      .SetCallback([&cache] { return static_cast<double>(cache.misses()); });
+  registry.AddGauge("pc_outbox_backlog", "Outbox rows not yet published.")
+      .WithLabels()
+      .SetCallback([&relay] { return static_cast<double>(relay.Backlog().value_or(-1)); });
+
+  // Every replica follows the relationship topic, so a change committed by another replica
+  // reaches this replica's CheckAdminAccess answers.
+  auto tailer = pc::kafka::TopicTailer::Create(
+      {.brokers = brokers, .topic = pc::kafka::RelationshipTopic(cloud)},
+      [&](const pc::kafka::ConsumedMessage& message) {
+        absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
+        if (!e.ok()) return;
+        if (cache.ApplyEvent(*e)) {
+          cache_events.WithLabels().Increment();
+          spdlog::debug("access cache: {} {} v{}", e->type(), e->aggregate_id(),
+                        e->aggregate_version());
+        }
+      });
+  PC_CHECK_OK(tailer.status());
+
+  auto consumer = pc::kafka::KafkaConsumer::Create(
+      {.brokers = brokers,
+       .group_id = absl::GetFlag(FLAGS_consumer_group),
+       .topics = {pc::kafka::InvitationTopic(cloud)},
+       .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud)},
+      [&](const pc::kafka::ConsumedMessage& message) -> absl::Status {
+        absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
+        absl::Status s = e.ok() ? domain.ApplyInvitationEvent(*e) : e.status();
+        applied.WithLabels({s.ok() ? "ok" : absl::StatusCodeToString(s.code())}).Increment();
+        if (s.ok() && e->payload_case() == pc::events::EventEnvelope::kInvitationAccepted) {
+          spdlog::info("applied InvitationAccepted {} ({}:{})", e->event_id(), e->partner_id(),
+                       e->customer_id());
+        }
+        return s;
+      },
+      publisher->get());
+  PC_CHECK_OK(consumer.status());
+
+  pc::runtime::Server server(pc::runtime::ServerOptions::FromFlags());
+  server.AddService(&service);
+  // Stop actions run newest first: consumer, tailer, relay, producer, store.
+  server.OnStop("database", [&db] { db->reset(); });
+  server.OnStop("kafka producer", [&publisher] { (*publisher)->Close(absl::Seconds(10)); });
+  server.OnStop("outbox relay", [&relay] {
+    if (absl::Status s = relay.Stop(absl::Seconds(10)); !s.ok()) {
+      spdlog::warn("outbox relay stopped with undelivered rows: {}", s.ToString());
+    }
+  });
+  server.OnStop("access cache tailer", [&tailer] { (*tailer)->Stop(); });
+  server.OnStop("invitation consumer", [&consumer] { (*consumer)->Stop(absl::Seconds(10)); });
+
+  relay.Start();
+  PC_CHECK_OK((*tailer)->Start());
+  PC_CHECK_OK((*consumer)->Start());
+  PC_CHECK_OK(server.Start());
+  spdlog::info("relationship service ({}) serving gRPC on :{}, admin on :{}", cloud,
+               server.grpc_port(), server.admin_port());
+  server.Wait();
+  return 0;
+}
