@@ -16,6 +16,9 @@ start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "$
   --database_url="sqlite://$STATE/data/relationship.db" \
   --invitation_address=127.0.0.1:50051
 
+start_service notification "$BUILD_DIR/services/notification/pc-notification" "${common_flags[@]}" \
+  --database_url="sqlite://$STATE/data/notification.db"
+
 # wait_ready NAME ADMIN_PORT — until /readyz answers 200 (bounded), or the process died.
 wait_ready() {
   local name=$1 port=$2
@@ -28,12 +31,14 @@ wait_ready() {
 }
 [ -x "$BUILD_DIR/services/invitation/pc-invitation" ] && wait_ready invitation 51051
 [ -x "$BUILD_DIR/services/relationship/pc-relationship" ] && wait_ready relationship 51052
+[ -x "$BUILD_DIR/services/notification/pc-notification" ] && wait_ready notification 51053
 
 print_service_help() {
   cat <<MSG
 
   Invitation service:    127.0.0.1:50051 (gRPC, reflection on), metrics http://127.0.0.1:51051/metrics
   Relationship service:  127.0.0.1:50052 (gRPC, reflection on), metrics http://127.0.0.1:51052/metrics
+  Notification service:  127.0.0.1:50053 (gRPC, reflection on), metrics http://127.0.0.1:51053/metrics
   Try it (dev tokens are minted with the key in $PC_JWT_KEYS_DIR):
     export PC_JWT_KEYS_DIR=$PC_JWT_KEYS_DIR
     $PCCTL invite --as=partner-1 --name=Fabrikam --domain=contoso.com --admin
@@ -45,6 +50,8 @@ print_service_help() {
     $PCCTL check-access --as=svc --role=service --partner=partner-1 --customer=customer-1
     $PCCTL restore --as=partner-1 --customer=customer-1           # a new draft; accept its link
     $PCCTL history --as=partner-1 --customer=customer-1
+    $PCCTL watch customers --as=partner-1        # live changes, one JSON line each (Ctrl-C ends)
+    $PCCTL customers page --as=partner-1 --invitations
   Raw gRPC:  grpcurl -plaintext -H "authorization: Bearer \$($PCCTL token --tenant=partner-1 --role=partner_admin)" \\
                127.0.0.1:50051 list
 MSG

@@ -92,7 +92,9 @@ int Usage() {
                " preview LINK | accept LINK | decline LINK | cancel ID | resend ID |\n"
                "              customers list | customer show | partners list | revoke | reassign |"
                " restore | provision | service change | users [create] | support-contact |"
-               " service-request | remove | check-access | history> [flags]\n"
+               " service-request | remove | check-access | history |\n"
+               "              customers page | partners page | watch customers | watch partners>"
+               " [flags]\n"
                "       pcctl --help for every flag\n";
   return 2;
 }
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
   const std::string arg1 = args.size() > 1 ? args[1] : "";
 
   if (const int rc = pcctl::RunRelationshipCommand(args); rc >= 0) return rc;
+  if (const int rc = pcctl::RunNotificationCommand(args); rc >= 0) return rc;
   if (cmd == "dev-keys") {
     auto paths = pc::auth::GenerateDevKeyPair(absl::GetFlag(FLAGS_jwt_keys_dir),
                                               absl::GetFlag(FLAGS_jwt_kid));

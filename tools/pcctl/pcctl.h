@@ -61,5 +61,7 @@ int Invoke(const std::string& address, const std::string& role, Call call) {
 
 // Relationship commands (relationship.cc); -1 if `args` is not one.
 int RunRelationshipCommand(const std::vector<std::string>& args);
+// Notification commands (notification.cc); -1 if `args` is not one.
+int RunNotificationCommand(const std::vector<std::string>& args);
 
 }  // namespace pcctl

@@ -96,10 +96,12 @@ absl::StatusOr<std::unique_ptr<TopicTailer>> TopicTailer::Create(const TailerOpt
   return std::unique_ptr<TopicTailer>(new TopicTailer(std::move(impl)));
 }
 
-absl::Status TopicTailer::Start() {
-  rd_kafka_t* rk = impl_->rk;
-  const std::string& topic = impl_->options.topic;
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(impl_->options.start_timeout));
+namespace {
+
+// Each partition's high watermark (the offset the next message will get), via `rk`.
+absl::StatusOr<std::vector<int64_t>> QueryEndOffsets(rd_kafka_t* rk, const std::string& topic,
+                                                     absl::Duration timeout) {
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &metadata, timeout_ms);
@@ -116,8 +118,7 @@ absl::Status TopicTailer::Start() {
   }
   rd_kafka_metadata_destroy(metadata);
   if (partitions == 0) return absl::UnavailableError(absl::StrCat("topic ", topic, " not found"));
-
-  PartitionListPtr assignment(rd_kafka_topic_partition_list_new(partitions));
+  std::vector<int64_t> ends;
   for (int32_t p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
     err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms);
@@ -125,7 +126,35 @@ absl::Status TopicTailer::Start() {
       return absl::UnavailableError(
           absl::StrCat("watermarks of ", topic, "[", p, "]: ", rd_kafka_err2str(err)));
     }
-    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset = high;
+    ends.push_back(high);
+  }
+  return ends;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& brokers,
+                                                const std::string& topic, absl::Duration timeout) {
+  auto conf = internal::NewConf({{"bootstrap.servers", brokers},
+                                 {"group.id", absl::StrCat("end-offsets-", pc::NewUuid())}});
+  if (!conf.ok()) return conf.status();
+  auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, *std::move(conf));
+  if (!rk.ok()) return rk.status();
+  absl::StatusOr<std::vector<int64_t>> ends = QueryEndOffsets(*rk, topic, timeout);
+  rd_kafka_destroy(*rk);
+  return ends;
+}
+
+absl::Status TopicTailer::Start() {
+  rd_kafka_t* rk = impl_->rk;
+  const std::string& topic = impl_->options.topic;
+  absl::StatusOr<std::vector<int64_t>> ends =
+      QueryEndOffsets(rk, topic, impl_->options.start_timeout);
+  if (!ends.ok()) return ends.status();
+  const int partitions = static_cast<int>(ends->size());
+  PartitionListPtr assignment(rd_kafka_topic_partition_list_new(partitions));
+  for (int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset = (*ends)[p];
   }
   if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, assignment.get())) {
     absl::Status s = absl::InternalError(

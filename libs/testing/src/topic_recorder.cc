@@ -15,8 +15,9 @@ TopicRecorder::TopicRecorder(const std::string& brokers, const std::string& topi
         // The recorder's own consumer may be handed an offset twice (librdkafka 2.0.2 around
         // a rebalance): that is the observer's artifact, not a second event. A duplicate
         // publication has its own offset and is still counted.
-        if (e.ok() && seen_offsets_.insert({m.partition, m.offset}).second) {
-          messages_.push_back({m, *e});
+        if (seen_offsets_.insert({m.partition, m.offset}).second) {
+          all_.push_back(m);
+          if (e.ok()) messages_.push_back({m, *e});
         }
         cv_.notify_all();
         return absl::OkStatus();
@@ -68,6 +69,23 @@ std::optional<TopicRecorder::Seen> TopicRecorder::WaitFor(const std::string& agg
         return e.aggregate_id() == aggregate_id && e.type() == type;
       },
       timeout);
+}
+
+std::optional<pc::kafka::ConsumedMessage> TopicRecorder::WaitForMessage(
+    const std::function<bool(const pc::kafka::ConsumedMessage&)>& match, absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  std::optional<pc::kafka::ConsumedMessage> found;
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+    for (const auto& m : all_) {
+      if (match(m)) {
+        found = m;
+        return true;
+      }
+    }
+    return false;
+  });
+  EXPECT_TRUE(found.has_value()) << "no matching message within " << timeout;
+  return found;
 }
 
 int TopicRecorder::Count(const Match& match) {

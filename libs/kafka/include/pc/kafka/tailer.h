@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +32,12 @@ struct TailerOptions {
   absl::Duration start_timeout = absl::Seconds(15);
   std::map<std::string, std::string> extra = {};  // librdkafka properties, applied last
 };
+
+// Each partition's end offset (high watermark: the offset the next message will get), in
+// partition order. UNAVAILABLE if the broker or topic can't be reached within `timeout`.
+absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& brokers,
+                                                const std::string& topic,
+                                                absl::Duration timeout = absl::Seconds(15));
 
 class TopicTailer {
  public:

@@ -42,12 +42,17 @@ class TopicRecorder {
   std::optional<Seen> WaitFor(const std::string& aggregate_id, const std::string& type,
                               absl::Duration timeout = absl::Seconds(90));
   int Count(const Match& match);
+  // Any message, decodable or not (e.g. a poison message on the dead-letter topic).
+  std::optional<pc::kafka::ConsumedMessage> WaitForMessage(
+      const std::function<bool(const pc::kafka::ConsumedMessage&)>& match,
+      absl::Duration timeout = absl::Seconds(90));
   int Count(const std::string& aggregate_id, const std::string& type);
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Seen> messages_;
+  std::vector<pc::kafka::ConsumedMessage> all_;
   std::set<std::pair<int32_t, int64_t>> seen_offsets_;  // (partition, offset)
   std::unique_ptr<pc::kafka::KafkaConsumer> consumer_;
 };

@@ -1,0 +1,327 @@
+#include "domain.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/time_util.h"
+#include "pc/auth/authorization.h"
+#include "pc/common/errors.h"
+#include "pc/common/status_macros.h"
+#include "pc/common/validation.h"
+
+namespace pc::notification {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using pc::auth::kRoleCustomerAdmin;
+using pc::auth::kRolePartnerAdmin;
+using pc::auth::kRolePartnerAgent;
+using pc::auth::kRoleService;
+
+constexpr int kMaxPageSize = 200;
+constexpr int kBatch = 100;
+
+absl::Status ValidatePageSize(int32_t n) {
+  if (n < 0 || n > kMaxPageSize) {
+    return InvalidFieldError("page_size", "must be between 1 and 200 (0 means 50)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ByLastChange(const std::string& order_by, const std::string& name_order) {
+  if (order_by.empty() || order_by == name_order || order_by == name_order + " asc") return false;
+  if (order_by == "last_change desc") return true;
+  return InvalidFieldError("order_by",
+                           absl::StrCat("must be '", name_order, " asc' or 'last_change desc'"));
+}
+
+// Opaque: "n1.<order>.<b64 key>.<b64 id>".
+std::string Token(bool by_last_change, const std::string& key, const std::string& id) {
+  return absl::StrCat("n1.", by_last_change ? 1 : 0, ".", absl::WebSafeBase64Escape(key), ".",
+                      absl::WebSafeBase64Escape(id));
+}
+
+absl::Status ParseToken(const std::string& token, bool by_last_change, PageQuery* q) {
+  std::vector<std::string> parts = absl::StrSplit(token, '.');
+  std::string key, id;
+  if (parts.size() != 4 || parts[0] != "n1" || parts[1] != (by_last_change ? "1" : "0") ||
+      !absl::WebSafeBase64Unescape(parts[2], &key) || !absl::WebSafeBase64Unescape(parts[3], &id)) {
+    return InvalidFieldError("page_token", "is not a token this page returned");
+  }
+  q->after_key = key;
+  q->after_id = id;
+  return absl::OkStatus();
+}
+
+std::string KeyOf(bool by_last_change, const std::string& name, const v1::LastChange& last) {
+  return by_last_change ? absl::StrCat(TimeUtil::TimestampToMicroseconds(last.occurred_at()))
+                        : absl::AsciiStrToLower(name);
+}
+
+}  // namespace
+
+void FeedSignal::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void FeedSignal::WaitAfter(uint64_t generation, absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+               [&] { return generation_ != generation || shutdown_; });
+}
+
+uint64_t FeedSignal::generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
+void FeedSignal::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool FeedSignal::shutting_down() const {
+  std::lock_guard lock(mu_);
+  return shutdown_;
+}
+
+absl::StatusOr<std::string> NotificationDomain::PartnerOf(const CallContext& call,
+                                                          const std::string& requested) {
+  PC_RETURN_IF_ERROR(
+      pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleService}));
+  const std::string partner = requested.empty() ? call.claims.tenant_id : requested;
+  PC_RETURN_IF_ERROR(ValidateId("partner_id", partner));
+  PC_RETURN_IF_ERROR(pc::auth::RequireTenant(call.claims, partner));
+  return partner;
+}
+
+absl::StatusOr<std::string> NotificationDomain::CustomerOf(const CallContext& call,
+                                                           const std::string& requested) {
+  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRoleCustomerAdmin, kRoleService}));
+  const std::string customer = requested.empty() ? call.claims.tenant_id : requested;
+  PC_RETURN_IF_ERROR(ValidateId("customer_id", customer));
+  PC_RETURN_IF_ERROR(pc::auth::RequireTenant(call.claims, customer));
+  return customer;
+}
+
+absl::StatusOr<v1::CustomersPage> NotificationDomain::GetCustomersPage(
+    const CallContext& call, const v1::GetCustomersPageRequest& req) {
+  PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
+  PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
+  PC_RETURN_IF_ERROR(ValidateText("name_prefix", req.name_prefix(), 200));
+  for (int a : req.admin_access()) {
+    if (a == 0 || !common::AdminAccess_IsValid(a)) {
+      return InvalidFieldError("admin_access", "has an unknown value");
+    }
+  }
+  PC_ASSIGN_OR_RETURN(bool by_last_change, ByLastChange(req.order_by(), "company_name"));
+  const int limit = req.page_size() == 0 ? 50 : req.page_size();
+  PageQuery q{.cloud = options_.cloud,
+              .owner_id = partner,
+              .name_prefix = absl::AsciiStrToLower(req.name_prefix()),
+              .admin_access = {req.admin_access().begin(), req.admin_access().end()},
+              .by_last_change = by_last_change,
+              .limit = limit + 1};
+  if (!req.page_token().empty()) PC_RETURN_IF_ERROR(ParseToken(req.page_token(), by_last_change, &q));
+  v1::CustomersPage page;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, Feed::kPartner, partner));
+    page.set_as_of_sequence(head);
+    PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows, tx.CustomerRows(q));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      *page.add_customers() = rows[i];
+    }
+    if (static_cast<int>(rows.size()) > limit) {
+      const v1::CustomerRow& last = rows[limit - 1];
+      page.set_next_page_token(Token(by_last_change,
+                                     KeyOf(by_last_change, last.company_name(), last.last_change()),
+                                     last.customer_id()));
+    }
+    if (req.include_invitations() && req.page_token().empty()) {
+      PC_ASSIGN_OR_RETURN(std::vector<v1::InvitationRow> invitations,
+                          tx.InvitationRows(options_.cloud, partner, kMaxPageSize));
+      for (auto& i : invitations) *page.add_invitations() = std::move(i);
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::StatusOr<v1::PartnersPage> NotificationDomain::GetPartnersPage(
+    const CallContext& call, const v1::GetPartnersPageRequest& req) {
+  PC_ASSIGN_OR_RETURN(std::string customer, CustomerOf(call, req.customer_id()));
+  PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
+  PC_ASSIGN_OR_RETURN(bool by_last_change, ByLastChange(req.order_by(), "partner_name"));
+  const int limit = req.page_size() == 0 ? 50 : req.page_size();
+  PageQuery q{.cloud = options_.cloud, .owner_id = customer, .by_last_change = by_last_change,
+              .limit = limit + 1};
+  if (!req.page_token().empty()) PC_RETURN_IF_ERROR(ParseToken(req.page_token(), by_last_change, &q));
+  v1::PartnersPage page;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, Feed::kCustomer, customer));
+    page.set_as_of_sequence(head);
+    PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows, tx.PartnerRows(q));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      *page.add_partners() = rows[i];
+    }
+    if (static_cast<int>(rows.size()) > limit) {
+      const v1::PartnerRow& last = rows[limit - 1];
+      page.set_next_page_token(Token(
+          by_last_change, KeyOf(by_last_change, last.partner_display_name(), last.last_change()),
+          last.partner_id()));
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+template <typename Change>
+absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64_t cursor,
+                                      const std::function<bool(const Change&)>& send,
+                                      const std::function<bool()>& cancelled) {
+  bool caught_up = false;
+  while (true) {
+    if (signal_.shutting_down()) {
+      return absl::UnavailableError(
+          absl::StrCat("the server is shutting down; resume after sequence ", cursor));
+    }
+    if (cancelled()) return absl::CancelledError("the watcher went away");
+    const uint64_t generation = signal_.generation();
+    std::vector<std::pair<int64_t, std::string>> batch;
+    int64_t head = 0;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, feed, owner));
+      PC_ASSIGN_OR_RETURN(batch, tx.ChangesAfter(options_.cloud, feed, owner, cursor, kBatch));
+      return absl::OkStatus();
+    }));
+    // A watcher that had caught up and then fell this far behind is too slow to follow live:
+    // end it (it resumes from its last sequence) rather than let it hold history forever.
+    if (caught_up && head - cursor > options_.watch_buffer) {
+      return pc::WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "the watcher fell ", head - cursor, " changes behind; resume after sequence ",
+              cursor)),
+          "WATCHER_TOO_SLOW", {{"resume_after_sequence", absl::StrCat(cursor)}});
+    }
+    for (const auto& [sequence, bytes] : batch) {
+      Change change;
+      if (!change.ParseFromString(bytes)) return absl::DataLossError("corrupt change row");
+      if (!send(change)) return absl::CancelledError("the watcher went away");
+      cursor = sequence;
+    }
+    // Caught up once it has delivered everything that existed when it last looked.
+    if (cursor >= head) caught_up = true;
+    if (batch.empty()) signal_.WaitAfter(generation, options_.poll_interval);
+  }
+}
+
+absl::Status NotificationDomain::WatchCustomers(
+    const CallContext& call, const v1::WatchCustomersRequest& req,
+    const std::function<bool(const v1::CustomerChange&)>& send,
+    const std::function<bool()>& cancelled) {
+  PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
+  int64_t cursor = 0;
+  if (req.has_resume_after_sequence()) {
+    if (req.resume_after_sequence() < 0) {
+      return InvalidFieldError("resume_after_sequence", "must not be negative");
+    }
+    int64_t head = 0;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, Feed::kPartner, partner));
+      return absl::OkStatus();
+    }));
+    if (req.resume_after_sequence() > head) {
+      return InvalidFieldError("resume_after_sequence",
+                               absl::StrCat("is ahead of this feed (head ", head, ")"));
+    }
+    cursor = req.resume_after_sequence();
+  } else {
+    std::vector<v1::CustomerChange> snapshot;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(cursor, tx.Head(options_.cloud, Feed::kPartner, partner));
+      PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows,
+                          tx.CustomerRows({.cloud = options_.cloud, .owner_id = partner,
+                                           .limit = options_.snapshot_limit}));
+      for (auto& row : rows) {
+        v1::CustomerChange& c = snapshot.emplace_back();
+        c.set_sequence(cursor);
+        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+        *c.mutable_customer() = std::move(row);
+      }
+      PC_ASSIGN_OR_RETURN(std::vector<v1::InvitationRow> invitations,
+                          tx.InvitationRows(options_.cloud, partner, kMaxPageSize));
+      for (auto& inv : invitations) {
+        v1::CustomerChange& c = snapshot.emplace_back();
+        c.set_sequence(cursor);
+        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+        *c.mutable_invitation() = std::move(inv);
+      }
+      return absl::OkStatus();
+    }));
+    v1::CustomerChange end;
+    end.set_sequence(cursor);
+    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
+    snapshot.push_back(end);
+    for (const auto& c : snapshot) {
+      if (!send(c)) return absl::CancelledError("the watcher went away");
+    }
+  }
+  return Tail<v1::CustomerChange>(Feed::kPartner, partner, cursor, send, cancelled);
+}
+
+absl::Status NotificationDomain::WatchPartners(const CallContext& call,
+                                               const v1::WatchPartnersRequest& req,
+                                               const std::function<bool(const v1::PartnerChange&)>& send,
+                                               const std::function<bool()>& cancelled) {
+  PC_ASSIGN_OR_RETURN(std::string customer, CustomerOf(call, req.customer_id()));
+  int64_t cursor = 0;
+  if (req.has_resume_after_sequence()) {
+    if (req.resume_after_sequence() < 0) {
+      return InvalidFieldError("resume_after_sequence", "must not be negative");
+    }
+    int64_t head = 0;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, Feed::kCustomer, customer));
+      return absl::OkStatus();
+    }));
+    if (req.resume_after_sequence() > head) {
+      return InvalidFieldError("resume_after_sequence",
+                               absl::StrCat("is ahead of this feed (head ", head, ")"));
+    }
+    cursor = req.resume_after_sequence();
+  } else {
+    std::vector<v1::PartnerChange> snapshot;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(cursor, tx.Head(options_.cloud, Feed::kCustomer, customer));
+      PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows,
+                          tx.PartnerRows({.cloud = options_.cloud, .owner_id = customer,
+                                          .limit = options_.snapshot_limit}));
+      for (auto& row : rows) {
+        v1::PartnerChange& c = snapshot.emplace_back();
+        c.set_sequence(cursor);
+        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+        *c.mutable_partner() = std::move(row);
+      }
+      return absl::OkStatus();
+    }));
+    v1::PartnerChange end;
+    end.set_sequence(cursor);
+    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
+    snapshot.push_back(end);
+    for (const auto& c : snapshot) {
+      if (!send(c)) return absl::CancelledError("the watcher went away");
+    }
+  }
+  return Tail<v1::PartnerChange>(Feed::kCustomer, customer, cursor, send, cancelled);
+}
+
+}  // namespace pc::notification

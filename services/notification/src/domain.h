@@ -1,0 +1,88 @@
+// The NotificationService's behaviour without gRPC: tenant-checked pages, and the watch
+// streams. A watch reads the change feed from the store (so resume-by-sequence is a range
+// query and every replica sees every committed change) and waits on a FeedSignal between
+// reads: this replica's projector signals each commit; changes committed by other replicas
+// are picked up within `poll_interval`.
+//
+//   FeedSignal signal;
+//   NotificationDomain domain({.cloud = "global"}, store, signal);
+//   domain.WatchCustomers(call, req, [&](const v1::CustomerChange& c) { return writer->Write(c); },
+//                         [&] { return ctx->IsCancelled(); });
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pc/auth/claims.h"
+#include "store.h"
+
+namespace pc::notification {
+
+// Wakes watchers when the feed may have grown, and ends them on shutdown.
+class FeedSignal {
+ public:
+  void Notify();
+  // Blocks until Notify() after `generation` was taken, Shutdown(), or `timeout`.
+  void WaitAfter(uint64_t generation, absl::Duration timeout);
+  uint64_t generation() const;
+  void Shutdown();
+  bool shutting_down() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;
+  bool shutdown_ = false;
+};
+
+struct CallContext {
+  pc::auth::Claims claims;
+};
+
+struct DomainOptions {
+  std::string cloud = "global";
+  // How far (in changes) a caught-up watcher may fall behind the head before its stream is
+  // ended with RESOURCE_EXHAUSTED (it resumes from its last sequence).
+  int64_t watch_buffer = 1000;
+  // How often an idle watcher looks for changes committed by other replicas.
+  absl::Duration poll_interval = absl::Milliseconds(250);
+  // Rows sent in a snapshot, at most.
+  int snapshot_limit = 10000;
+};
+
+class NotificationDomain {
+ public:
+  NotificationDomain(DomainOptions options, NotificationStore& store, FeedSignal& signal)
+      : options_(std::move(options)), store_(store), signal_(signal) {}
+
+  absl::StatusOr<v1::CustomersPage> GetCustomersPage(const CallContext& call,
+                                                     const v1::GetCustomersPageRequest& req);
+  absl::StatusOr<v1::PartnersPage> GetPartnersPage(const CallContext& call,
+                                                   const v1::GetPartnersPageRequest& req);
+  // Streams until `send` returns false or `cancelled()` (CANCELLED), shutdown (UNAVAILABLE),
+  // or the watcher fell behind (RESOURCE_EXHAUSTED).
+  absl::Status WatchCustomers(const CallContext& call, const v1::WatchCustomersRequest& req,
+                              const std::function<bool(const v1::CustomerChange&)>& send,
+                              const std::function<bool()>& cancelled);
+  absl::Status WatchPartners(const CallContext& call, const v1::WatchPartnersRequest& req,
+                             const std::function<bool(const v1::PartnerChange&)>& send,
+                             const std::function<bool()>& cancelled);
+
+ private:
+  absl::StatusOr<std::string> PartnerOf(const CallContext& call, const std::string& requested);
+  absl::StatusOr<std::string> CustomerOf(const CallContext& call, const std::string& requested);
+  template <typename Change>
+  absl::Status Tail(Feed feed, const std::string& owner, int64_t cursor,
+                    const std::function<bool(const Change&)>& send,
+                    const std::function<bool()>& cancelled);
+
+  DomainOptions options_;
+  NotificationStore& store_;
+  FeedSignal& signal_;
+};
+
+}  // namespace pc::notification

@@ -1,0 +1,202 @@
+// pc-notification: flags → the store, the projector consuming both topics, the watch hub and
+// the gRPC service → serve until SIGTERM (watch streams end with UNAVAILABLE first).
+// With --rebuild: fill an empty store from the earliest offsets, exit when caught up.
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "absl/flags/flag.h"
+#include "domain.h"
+#include "grpc_service.h"
+#include "pc/auth/keys.h"
+#include "pc/auth/verifier.h"
+#include "pc/common/ids.h"
+#include "pc/kafka/admin.h"
+#include "pc/kafka/consumer.h"
+#include "pc/kafka/publisher.h"
+#include "pc/kafka/tailer.h"
+#include "pc/runtime/flags.h"
+#include "pc/runtime/init.h"
+#include "pc/runtime/metrics.h"
+#include "pc/runtime/server.h"
+#include "pc/storage/database.h"
+#include "projector.h"
+#include "spdlog/spdlog.h"
+#include "store.h"
+
+ABSL_FLAG(std::string, database_url, "sqlite://.local/data/notification.db",
+          "sqlite://<path> (embedded default) or postgresql://user@host:port/db");
+ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
+ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
+          "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
+ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
+ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
+ABSL_FLAG(std::string, consumer_group, "notification",
+          "Kafka consumer group (and inbox name) for invitation and relationship events");
+ABSL_FLAG(int64_t, watch_buffer, 1000,
+          "How many changes a caught-up watcher may fall behind before its stream ends with "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Milliseconds(250),
+          "How often idle watchers look for changes committed by other replicas");
+ABSL_FLAG(bool, rebuild, false,
+          "Rebuild the read models: consume both topics from the earliest offsets into the "
+          "(empty) --database_url with a fresh consumer group, exit 0 when caught up");
+ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations, then exit (Kubernetes Job)");
+
+namespace {
+
+// Consumes both topics from the earliest offsets with a fresh group until every partition
+// reached the end offset it had when the rebuild started.
+int Rebuild(pc::notification::NotificationStore& store, pc::notification::Projector& projector,
+            pc::kafka::Publisher& dead_letter, const std::string& brokers,
+            const std::string& cloud) {
+  auto existing = store.DumpReadModels();
+  PC_CHECK_OK(existing.status());
+  if (!existing->empty()) {
+    spdlog::error("rebuild: {} rows already in --database_url; rebuild needs an empty database",
+                  existing->size());
+    return 1;
+  }
+  const std::vector<std::string> topics = {pc::kafka::InvitationTopic(cloud),
+                                           pc::kafka::RelationshipTopic(cloud)};
+  std::map<std::pair<std::string, int32_t>, int64_t> remaining;  // next offset to reach
+  for (const std::string& topic : topics) {
+    auto ends = pc::kafka::EndOffsets(brokers, topic);
+    PC_CHECK_OK(ends.status());
+    for (size_t p = 0; p < ends->size(); ++p) {
+      if ((*ends)[p] > 0) remaining[{topic, static_cast<int32_t>(p)}] = (*ends)[p];
+    }
+  }
+  std::mutex mu;
+  std::condition_variable done;
+  int64_t handled = 0;
+  auto consumer = pc::kafka::KafkaConsumer::Create(
+      {.brokers = brokers,
+       .group_id = "notification-rebuild-" + pc::NewUuid().substr(0, 8),
+       .topics = topics,
+       .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),
+       .auto_offset_reset = "earliest"},
+      [&](const pc::kafka::ConsumedMessage& m) { return projector.ApplyBytes(m.payload); },
+      &dead_letter,
+      {.on_handled = [&](const pc::kafka::ConsumedMessage& m, const absl::Status&) {
+        std::lock_guard lock(mu);
+        ++handled;
+        auto it = remaining.find({m.topic, m.partition});
+        if (it != remaining.end() && m.offset + 1 >= it->second) remaining.erase(it);
+        if (remaining.empty()) done.notify_all();
+      }});
+  PC_CHECK_OK(consumer.status());
+  spdlog::info("rebuild: replaying {} partition(s) from the earliest offsets", remaining.size());
+  PC_CHECK_OK((*consumer)->Start());
+  {
+    std::unique_lock lock(mu);
+    done.wait(lock, [&] { return remaining.empty(); });
+  }
+  (*consumer)->Stop(absl::Seconds(10));
+  spdlog::info("rebuild: done, {} events handled ({} applied, {} duplicates, {} stale, {} of "
+               "unknown types)",
+               handled, projector.applied(), projector.duplicates(), projector.stale(),
+               projector.unknown_types());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetFlag(&FLAGS_grpc_port, 50053);
+  absl::SetFlag(&FLAGS_admin_port, 51053);
+  pc::runtime::Init(argc, argv, "notification",
+                    {pc::runtime::NonEmptyFlag(FLAGS_database_url),
+                     pc::runtime::NonEmptyFlag(FLAGS_kafka_brokers),
+                     pc::runtime::NonEmptyFlag(FLAGS_jwt_keys_dir),
+                     pc::runtime::NonEmptyFlag(FLAGS_consumer_group),
+                     pc::runtime::CheckFlag<int64_t>(FLAGS_watch_buffer,
+                                                     [](const int64_t& n) -> std::string {
+                                                       return n >= 1 ? "" : "must be at least 1";
+                                                     }),
+                     pc::runtime::PositiveDurationFlag(FLAGS_watch_poll_interval)});
+  const std::string cloud = absl::GetFlag(FLAGS_cloud);
+  const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);
+
+  auto db = pc::storage::Open(absl::GetFlag(FLAGS_database_url));
+  PC_CHECK_OK(db.status());
+  PC_CHECK_OK(pc::notification::NotificationStore::Migrate(**db));
+  if (absl::GetFlag(FLAGS_migrate_only)) {
+    spdlog::info("notification: migrations applied");
+    return 0;
+  }
+  pc::notification::NotificationStore store(**db);
+  pc::notification::FeedSignal signal;
+  pc::notification::Projector projector(
+      {.cloud = cloud, .consumer_group = absl::GetFlag(FLAGS_consumer_group)}, store,
+      [&signal] { signal.Notify(); });
+  auto publisher =
+      pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "notification-" + cloud});
+  PC_CHECK_OK(publisher.status());
+  if (absl::GetFlag(FLAGS_rebuild)) {
+    const int rc = Rebuild(store, projector, **publisher, brokers, cloud);
+    (*publisher)->Close(absl::Seconds(10));
+    return rc;
+  }
+
+  auto keys = pc::auth::KeySet::LoadDirectory(absl::GetFlag(FLAGS_jwt_keys_dir));
+  PC_CHECK_OK(keys.status());
+  if (keys->empty()) {
+    PC_CHECK_OK(absl::FailedPreconditionError("--jwt_keys_dir has no <kid>.pub.pem key"));
+  }
+  auto verifier = pc::auth::Verifier::Create({.issuer = absl::GetFlag(FLAGS_jwt_issuer),
+                                              .audience = absl::GetFlag(FLAGS_jwt_audience),
+                                              .cloud = cloud},
+                                             *std::move(keys));
+  PC_CHECK_OK(verifier.status());
+
+  const pc::Clock& clock = pc::SystemClock::Get();
+  pc::notification::NotificationDomain domain(
+      {.cloud = cloud,
+       .watch_buffer = absl::GetFlag(FLAGS_watch_buffer),
+       .poll_interval = absl::GetFlag(FLAGS_watch_poll_interval)},
+      store, signal);
+  pc::notification::NotificationGrpcService service(domain, *verifier, clock);
+
+  auto& registry = pc::runtime::Registry::Default();
+  auto& events = registry.AddCounter("pc_notification_events_total",
+                                     "Events handled by the projector, by outcome.", {"outcome"});
+  registry.AddGauge("pc_notification_unknown_event_types",
+                    "Events of types this build does not know (ignored).")
+      .WithLabels()
+      .SetCallback([&projector] { return static_cast<double>(projector.unknown_types()); });
+
+  pc::kafka::KafkaConsumer* consumer_ptr = nullptr;
+  auto consumer = pc::kafka::KafkaConsumer::Create(
+      {.brokers = brokers,
+       .group_id = absl::GetFlag(FLAGS_consumer_group),
+       .topics = {pc::kafka::InvitationTopic(cloud), pc::kafka::RelationshipTopic(cloud)},
+       .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud)},
+      [&](const pc::kafka::ConsumedMessage& m) {
+        absl::Status s = projector.ApplyBytes(m.payload);
+        events.WithLabels({s.ok() ? "ok" : absl::StatusCodeToString(s.code())}).Increment();
+        if (s.ok()) spdlog::debug("projected {}[{}]@{}", m.topic, m.partition, m.offset);
+        return s;
+      },
+      publisher->get());
+  PC_CHECK_OK(consumer.status());
+  consumer_ptr = consumer->get();
+  registry.AddGauge("pc_notification_consumer_lag", "Messages behind the end of the topics.")
+      .WithLabels()
+      .SetCallback([consumer_ptr] { return static_cast<double>(consumer_ptr->Lag()); });
+
+  pc::runtime::ServerOptions options = pc::runtime::ServerOptions::FromFlags();
+  // Watch streams end first (clients see UNAVAILABLE and resume on another replica).
+  options.on_not_serving = [&signal] { signal.Shutdown(); };
+  pc::runtime::Server server(options);
+  server.AddService(&service);
+  server.OnStop("database", [&db] { db->reset(); });
+  server.OnStop("kafka producer", [&publisher] { (*publisher)->Close(absl::Seconds(10)); });
+  server.OnStop("event consumer", [&consumer] { (*consumer)->Stop(absl::Seconds(10)); });
+  PC_CHECK_OK((*consumer)->Start());
+  PC_CHECK_OK(server.Start());
+  spdlog::info("notification service ({}) serving gRPC on :{}, admin on :{}", cloud,
+               server.grpc_port(), server.admin_port());
+  server.Wait();
+  return 0;
+}

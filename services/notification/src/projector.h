@@ -1,0 +1,51 @@
+// Applies invitation and relationship events to the read models, each once (inbox) and in
+// aggregate-version order (a late, older event never overwrites newer state), and appends what
+// changed to the partner's and the customer's change feeds — in the same transaction.
+//
+//   Projector projector({.cloud = "global", .consumer_group = "notification"}, store, notify);
+//   absl::Status s = projector.ApplyBytes(message.payload);   // DATA_LOSS → dead letter
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "partnercenter/events/v1/events.pb.h"
+#include "store.h"
+
+namespace pc::notification {
+
+struct ProjectorOptions {
+  std::string cloud = "global";
+  std::string consumer_group = "notification";
+};
+
+class Projector {
+ public:
+  // `on_commit` runs after every transaction that appended to a feed (wakes watchers).
+  Projector(ProjectorOptions options, NotificationStore& store, std::function<void()> on_commit);
+
+  // A Kafka message value: DATA_LOSS if it is not an envelope (poison: dead-lettered);
+  // an envelope of an event type this build does not know is ignored and counted.
+  absl::Status ApplyBytes(const std::string& payload);
+  absl::Status Apply(const partnercenter::events::v1::EventEnvelope& e);
+
+  uint64_t applied() const { return applied_.load(); }
+  uint64_t duplicates() const { return duplicates_.load(); }
+  uint64_t stale() const { return stale_.load(); }
+  uint64_t unknown_types() const { return unknown_types_.load(); }
+
+ private:
+  absl::Status ApplyInvitation(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,
+                               bool* changed);
+  absl::Status ApplyRelationship(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,
+                                 bool* changed);
+
+  ProjectorOptions options_;
+  NotificationStore& store_;
+  std::function<void()> on_commit_;
+  std::atomic<uint64_t> applied_{0}, duplicates_{0}, stale_{0}, unknown_types_{0};
+};
+
+}  // namespace pc::notification
