@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: runs every benchmark binary the build produced (build/bench/*_bench) against a
 # throwaway PostgreSQL (deploy/local/postgres/pg.sh, port 45432, data under
-# $BUILD_DIR/bench-infra/postgres), stopped again on exit. Each benchmark reports its numbers as
+# $BUILD_DIR/bench-infra/postgres) and a throwaway Kafka broker (deploy/local/kafka/kafka.sh,
+# port 49092, data under $BUILD_DIR/bench-infra/kafka), both stopped again on exit. Each benchmark reports its numbers as
 # ratios against a baseline measured in the same run; see docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,9 +14,12 @@ if [ ${#benches[@]} -eq 0 ]; then
   exit 0
 fi
 export PC_PG_DIR="$BUILD_DIR/bench-infra/postgres" PC_PG_PORT=45432
-trap 'deploy/local/postgres/pg.sh stop' EXIT
+export PC_KAFKA_DIR="$BUILD_DIR/bench-infra/kafka" PC_KAFKA_PORT=49092 PC_KAFKA_CONTROLLER_PORT=49093
+trap 'deploy/local/postgres/pg.sh stop; deploy/local/kafka/kafka.sh stop >/dev/null' EXIT
 deploy/local/postgres/pg.sh start >/dev/null
+deploy/local/kafka/kafka.sh start >/dev/null
 export PC_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:${PC_PG_PORT}/postgres"
+export PC_TEST_KAFKA_BROKERS="127.0.0.1:${PC_KAFKA_PORT}"
 status=0
 for b in "${benches[@]}"; do echo "== $b"; "$b" || status=1; done
 exit $status

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "pc/common/errors.h"
+#include "pc/common/ids.h"
 #include "pc/common/status_macros.h"
 
 namespace pc::auth {
@@ -60,6 +61,15 @@ absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, Verified
 std::string BearerTokenOf(const grpc::ServerContextBase& ctx) {
   absl::StatusOr<std::string_view> token = TokenOf(ctx);
   return token.ok() ? std::string(*token) : "";
+}
+
+std::string CorrelationIdOf(const grpc::ServerContextBase& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(kCorrelationHeader);
+  if (it != md.end() && !it->second.empty() && it->second.size() <= 128) {
+    return std::string(it->second.data(), it->second.size());
+  }
+  return pc::NewUuid();
 }
 
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token) {

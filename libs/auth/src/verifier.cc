@@ -163,4 +163,13 @@ absl::StatusOr<Claims> Verifier::Verify(std::string_view token, absl::Time now) 
   return claims;
 }
 
+absl::StatusOr<Verifier> LoadVerifier(const std::string& keys_dir, Verifier::Options options) {
+  absl::StatusOr<KeySet> keys = KeySet::LoadDirectory(keys_dir);
+  if (!keys.ok()) return keys.status();
+  if (keys->empty()) {
+    return absl::FailedPreconditionError(keys_dir + " has no <kid>.pub.pem key");
+  }
+  return Verifier::Create(std::move(options), *std::move(keys));
+}
+
 }  // namespace pc::auth

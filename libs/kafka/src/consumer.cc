@@ -16,30 +16,9 @@ namespace pc::kafka {
 namespace {
 
 using internal::ErrorStatus;
+using internal::ToConsumedMessage;
 using internal::PartitionListPtr;
 using TopicPartition = std::pair<std::string, int32_t>;
-
-ConsumedMessage ToConsumedMessage(const rd_kafka_message_t& m) {
-  ConsumedMessage out{.topic = rd_kafka_topic_name(m.rkt),
-                      .partition = m.partition,
-                      .offset = m.offset,
-                      .key = m.key ? std::string(static_cast<const char*>(m.key), m.key_len) : "",
-                      .payload = m.payload ? std::string(static_cast<const char*>(m.payload), m.len)
-                                           : "",
-                      .headers = {}};
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : "");
-    }
-  }
-  return out;
-}
 
 PartitionListPtr OnePartition(const ConsumedMessage& message, int64_t offset) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "pc/kafka/message.h"
 
 namespace pc::kafka::internal {
 
@@ -33,6 +34,8 @@ absl::Status SetProperties(rd_kafka_conf_t* conf,
 absl::StatusOr<rd_kafka_t*> NewHandle(rd_kafka_type_t type, ConfPtr conf);
 // The handle's effective global configuration merged with its default topic configuration.
 std::map<std::string, std::string> DumpConfig(rd_kafka_t* rk);
+// A librdkafka message (no error) as the plain ConsumedMessage handlers get.
+ConsumedMessage ToConsumedMessage(const rd_kafka_message_t& m);
 // Canonical status code for a librdkafka error.
 absl::StatusCode CodeOf(rd_kafka_resp_err_t err);
 // `context`: <error name>: <error text>, with CodeOf(err).

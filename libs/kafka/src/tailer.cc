@@ -37,27 +37,7 @@ struct TopicTailer::Impl {
                        rd_kafka_message_errstr(m));
         }
       } else {
-        ConsumedMessage out{
-            .topic = rd_kafka_topic_name(m->rkt),
-            .partition = m->partition,
-            .offset = m->offset,
-            .key = m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : "",
-            .payload =
-                m->payload ? std::string(static_cast<const char*>(m->payload), m->len) : "",
-            .headers = {}};
-        rd_kafka_headers_t* headers = nullptr;
-        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* name;
-          const void* value;
-          size_t size;
-          for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                             RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++i) {
-            out.headers.emplace_back(
-                name, value ? std::string(static_cast<const char*>(value), size) : "");
-          }
-        }
-        handler(out);
+        handler(internal::ToConsumedMessage(*m));
       }
       rd_kafka_message_destroy(m);
     }

@@ -50,4 +50,34 @@ absl::StatusOr<std::unique_ptr<Database>> TestDatabase::Open(const DatabaseOptio
   return pc::storage::Open(url_, options);
 }
 
+absl::StatusOr<int64_t> QueryInt64(Database& db, const std::string& sql) {
+  int64_t n = 0;
+  absl::Status s = db.InTransaction([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<Row> row = tx.QueryOne(sql);
+    if (!row.ok()) return row.status();
+    absl::StatusOr<int64_t> v = row->GetInt64(0);
+    if (!v.ok()) return v.status();
+    n = *v;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
+absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db) {
+  std::vector<std::string> out;
+  absl::Status s = db.InTransaction([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<std::vector<Row>> rows = tx.Query("SELECT payload FROM outbox ORDER BY id");
+    if (!rows.ok()) return rows.status();
+    for (const Row& row : *rows) {
+      absl::StatusOr<std::string> bytes = row.GetBytes(0);
+      if (!bytes.ok()) return bytes.status();
+      out.push_back(*std::move(bytes));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 }  // namespace pc::storage

@@ -30,7 +30,7 @@ absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::s
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline_));
     pc::auth::AttachBearerToken(&ctx, call.bearer_token);
-    ctx.AddMetadata("x-correlation-id", call.correlation_id);
+    ctx.AddMetadata(pc::auth::kCorrelationHeader, call.correlation_id);
     status = stub_->GetRelationship(&ctx, request, &r);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {

@@ -5,27 +5,13 @@
 #include "pc/common/ids.h"
 
 namespace pc::invitation {
-namespace {
-
-constexpr char kCorrelationHeader[] = "x-correlation-id";
-
-std::string CorrelationId(const grpc::ServerContext& ctx) {
-  const auto& md = ctx.client_metadata();
-  auto it = md.find(kCorrelationHeader);
-  if (it != md.end() && !it->second.empty() && it->second.size() <= 128) {
-    return std::string(it->second.data(), it->second.size());
-  }
-  return pc::NewUuid();
-}
-
-}  // namespace
 
 template <typename Req, typename Resp, typename Method>
 grpc::Status InvitationGrpcService::Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp,
                                            Method method) {
   absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, verifier_, clock_);
   if (!claims.ok()) return pc::ToGrpcStatus(claims.status());
-  const CallContext call{*std::move(claims), CorrelationId(*ctx), pc::auth::BearerTokenOf(*ctx)};
+  const CallContext call{*std::move(claims), pc::auth::CorrelationIdOf(*ctx), pc::auth::BearerTokenOf(*ctx)};
   auto result = (domain_.*method)(call, *req);
   if (!result.ok()) return pc::ToGrpcStatus(result.status());
   *resp = *std::move(result);

@@ -138,18 +138,13 @@ class InvitationDomainTest : public ::testing::Test {
   // The outbox, decoded, in publication order.
   std::vector<partnercenter::events::v1::EventEnvelope> Events() {
     std::vector<partnercenter::events::v1::EventEnvelope> out;
-    EXPECT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-      auto rows = tx.Query("SELECT payload FROM outbox ORDER BY id");
-      if (!rows.ok()) return rows.status();
-      for (const auto& row : *rows) {
-        auto bytes = row.GetBytes(0);
-        if (!bytes.ok()) return bytes.status();
-        auto e = pc::events::Decode(*bytes);
-        if (!e.ok()) return e.status();
-        out.push_back(*e);
-      }
-      return absl::OkStatus();
-    }));
+    auto payloads = pc::storage::OutboxPayloads(*db_);
+    EXPECT_OK(payloads.status());
+    for (const std::string& bytes : payloads.value_or(std::vector<std::string>{})) {
+      auto e = pc::events::Decode(bytes);
+      EXPECT_OK(e.status());
+      if (e.ok()) out.push_back(*e);
+    }
     return out;
   }
 
@@ -160,16 +155,9 @@ class InvitationDomainTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& table) {
-    int64_t n = -1;
-    EXPECT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-      auto row = tx.QueryOne("SELECT count(*) FROM " + table);
-      if (!row.ok()) return row.status();
-      auto v = row->GetInt64(0);
-      if (!v.ok()) return v.status();
-      n = *v;
-      return absl::OkStatus();
-    }));
-    return n;
+    auto n = pc::storage::QueryInt64(*db_, "SELECT count(*) FROM " + table);
+    EXPECT_OK(n.status());
+    return n.value_or(-1);
   }
 
   // Everything stored, as text, for secret-leak checks.

@@ -1,5 +1,7 @@
 #include "domain.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -184,6 +186,60 @@ absl::StatusOr<v1::PartnersPage> NotificationDomain::GetPartnersPage(
   return page;
 }
 
+absl::Status NotificationDomain::ReadFeed(Feed feed, const std::string& owner, int64_t cursor,
+                                         uint64_t generation, int64_t* head,
+                                         std::vector<std::pair<int64_t, std::string>>* batch) {
+  constexpr size_t kCacheSize = 1024;
+  std::shared_ptr<FeedCache> cache;
+  {
+    std::lock_guard lock(caches_mu_);
+    auto& slot = caches_[{static_cast<int>(feed), owner}];
+    if (!slot) slot = std::make_shared<FeedCache>();
+    cache = slot;
+  }
+  std::lock_guard lock(cache->mu);
+  const absl::Time now = absl::Now();
+  if (!cache->valid || cache->generation < generation ||
+      now - cache->read_at >= options_.poll_interval) {
+    // Refresh: everything after what the cache holds (or after this cursor if it holds nothing).
+    const int64_t from = cache->valid ? cache->head : cursor;
+    int64_t new_head = 0;
+    std::vector<std::pair<int64_t, std::string>> fresh;
+    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(new_head, tx.Head(options_.cloud, feed, owner));
+      PC_ASSIGN_OR_RETURN(fresh, tx.ChangesAfter(options_.cloud, feed, owner, from, kBatch * 10));
+      return absl::OkStatus();
+    }));
+    if (!cache->valid || (!fresh.empty() && fresh.front().first != cache->head + 1)) {
+      cache->recent.clear();
+    }
+    for (auto& c : fresh) cache->recent.push_back(std::move(c));
+    while (cache->recent.size() > kCacheSize) cache->recent.pop_front();
+    cache->head = cache->recent.empty() ? new_head : cache->recent.back().first;
+    cache->valid = true;
+    // Everything signalled up to `generation` is in; a watcher holding an older generation
+    // is served from here too.
+    cache->generation = std::max(cache->generation, generation);
+    // A full read may have left more behind: read again on the next look.
+    cache->read_at = fresh.size() == static_cast<size_t>(kBatch * 10) ? absl::InfinitePast() : now;
+  }
+  const bool covered = cursor >= cache->head ||
+                       (!cache->recent.empty() && cursor + 1 >= cache->recent.front().first);
+  if (!covered) {  // too far behind for the cache: read the store for this watcher alone
+    return store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(*head, tx.Head(options_.cloud, feed, owner));
+      PC_ASSIGN_OR_RETURN(*batch, tx.ChangesAfter(options_.cloud, feed, owner, cursor, kBatch));
+      return absl::OkStatus();
+    });
+  }
+  *head = cache->head;
+  batch->clear();
+  for (const auto& c : cache->recent) {
+    if (c.first > cursor && batch->size() < static_cast<size_t>(kBatch)) batch->push_back(c);
+  }
+  return absl::OkStatus();
+}
+
 template <typename Change>
 absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64_t cursor,
                                       const std::function<bool(const Change&)>& send,
@@ -198,11 +254,7 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64
     const uint64_t generation = signal_.generation();
     std::vector<std::pair<int64_t, std::string>> batch;
     int64_t head = 0;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, feed, owner));
-      PC_ASSIGN_OR_RETURN(batch, tx.ChangesAfter(options_.cloud, feed, owner, cursor, kBatch));
-      return absl::OkStatus();
-    }));
+    PC_RETURN_IF_ERROR(ReadFeed(feed, owner, cursor, generation, &head, &batch));
     // A watcher that had caught up and then fell this far behind is too slow to follow live:
     // end it (it resumes from its last sequence) rather than let it hold history forever.
     if (caught_up && head - cursor > options_.watch_buffer) {
@@ -224,58 +276,68 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64
   }
 }
 
+template <typename Change>
+absl::Status NotificationDomain::Watch(
+    Feed feed, const std::string& owner, std::optional<int64_t> resume,
+    const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
+    const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled) {
+  int64_t cursor = 0;
+  std::vector<Change> first;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, feed, owner));
+    if (resume.has_value()) {
+      if (*resume < 0) return InvalidFieldError("resume_after_sequence", "must not be negative");
+      if (*resume > head) {
+        return InvalidFieldError("resume_after_sequence",
+                                 absl::StrCat("is ahead of this feed (head ", head, ")"));
+      }
+      cursor = *resume;
+      return absl::OkStatus();
+    }
+    // The rows and the head from one transaction: the snapshot reflects exactly `head`.
+    cursor = head;
+    PC_RETURN_IF_ERROR(snapshot(tx, head, &first));
+    Change& end = first.emplace_back();
+    end.set_sequence(head);
+    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
+    return absl::OkStatus();
+  }));
+  for (const Change& c : first) {
+    if (!send(c)) return absl::CancelledError("the watcher went away");
+  }
+  return Tail<Change>(feed, owner, cursor, send, cancelled);
+}
+
 absl::Status NotificationDomain::WatchCustomers(
     const CallContext& call, const v1::WatchCustomersRequest& req,
     const std::function<bool(const v1::CustomerChange&)>& send,
     const std::function<bool()>& cancelled) {
   PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
-  int64_t cursor = 0;
-  if (req.has_resume_after_sequence()) {
-    if (req.resume_after_sequence() < 0) {
-      return InvalidFieldError("resume_after_sequence", "must not be negative");
-    }
-    int64_t head = 0;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, Feed::kPartner, partner));
-      return absl::OkStatus();
-    }));
-    if (req.resume_after_sequence() > head) {
-      return InvalidFieldError("resume_after_sequence",
-                               absl::StrCat("is ahead of this feed (head ", head, ")"));
-    }
-    cursor = req.resume_after_sequence();
-  } else {
-    std::vector<v1::CustomerChange> snapshot;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(cursor, tx.Head(options_.cloud, Feed::kPartner, partner));
-      PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows,
-                          tx.CustomerRows({.cloud = options_.cloud, .owner_id = partner,
-                                           .limit = options_.snapshot_limit}));
-      for (auto& row : rows) {
-        v1::CustomerChange& c = snapshot.emplace_back();
-        c.set_sequence(cursor);
-        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-        *c.mutable_customer() = std::move(row);
-      }
-      PC_ASSIGN_OR_RETURN(std::vector<v1::InvitationRow> invitations,
-                          tx.InvitationRows(options_.cloud, partner, kMaxPageSize));
-      for (auto& inv : invitations) {
-        v1::CustomerChange& c = snapshot.emplace_back();
-        c.set_sequence(cursor);
-        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-        *c.mutable_invitation() = std::move(inv);
-      }
-      return absl::OkStatus();
-    }));
-    v1::CustomerChange end;
-    end.set_sequence(cursor);
-    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
-    snapshot.push_back(end);
-    for (const auto& c : snapshot) {
-      if (!send(c)) return absl::CancelledError("the watcher went away");
-    }
-  }
-  return Tail<v1::CustomerChange>(Feed::kPartner, partner, cursor, send, cancelled);
+  return Watch<v1::CustomerChange>(
+      Feed::kPartner, partner,
+      req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
+                                      : std::nullopt,
+      [&](StoreTx& tx, int64_t head, std::vector<v1::CustomerChange>* out) -> absl::Status {
+        PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows,
+                            tx.CustomerRows({.cloud = options_.cloud, .owner_id = partner,
+                                             .limit = options_.snapshot_limit}));
+        for (auto& row : rows) {
+          v1::CustomerChange& c = out->emplace_back();
+          c.set_sequence(head);
+          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+          *c.mutable_customer() = std::move(row);
+        }
+        PC_ASSIGN_OR_RETURN(std::vector<v1::InvitationRow> invitations,
+                            tx.InvitationRows(options_.cloud, partner, kMaxPageSize));
+        for (auto& inv : invitations) {
+          v1::CustomerChange& c = out->emplace_back();
+          c.set_sequence(head);
+          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+          *c.mutable_invitation() = std::move(inv);
+        }
+        return absl::OkStatus();
+      },
+      send, cancelled);
 }
 
 absl::Status NotificationDomain::WatchPartners(const CallContext& call,
@@ -283,45 +345,23 @@ absl::Status NotificationDomain::WatchPartners(const CallContext& call,
                                                const std::function<bool(const v1::PartnerChange&)>& send,
                                                const std::function<bool()>& cancelled) {
   PC_ASSIGN_OR_RETURN(std::string customer, CustomerOf(call, req.customer_id()));
-  int64_t cursor = 0;
-  if (req.has_resume_after_sequence()) {
-    if (req.resume_after_sequence() < 0) {
-      return InvalidFieldError("resume_after_sequence", "must not be negative");
-    }
-    int64_t head = 0;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(head, tx.Head(options_.cloud, Feed::kCustomer, customer));
-      return absl::OkStatus();
-    }));
-    if (req.resume_after_sequence() > head) {
-      return InvalidFieldError("resume_after_sequence",
-                               absl::StrCat("is ahead of this feed (head ", head, ")"));
-    }
-    cursor = req.resume_after_sequence();
-  } else {
-    std::vector<v1::PartnerChange> snapshot;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(cursor, tx.Head(options_.cloud, Feed::kCustomer, customer));
-      PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows,
-                          tx.PartnerRows({.cloud = options_.cloud, .owner_id = customer,
-                                          .limit = options_.snapshot_limit}));
-      for (auto& row : rows) {
-        v1::PartnerChange& c = snapshot.emplace_back();
-        c.set_sequence(cursor);
-        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-        *c.mutable_partner() = std::move(row);
-      }
-      return absl::OkStatus();
-    }));
-    v1::PartnerChange end;
-    end.set_sequence(cursor);
-    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
-    snapshot.push_back(end);
-    for (const auto& c : snapshot) {
-      if (!send(c)) return absl::CancelledError("the watcher went away");
-    }
-  }
-  return Tail<v1::PartnerChange>(Feed::kCustomer, customer, cursor, send, cancelled);
+  return Watch<v1::PartnerChange>(
+      Feed::kCustomer, customer,
+      req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
+                                      : std::nullopt,
+      [&](StoreTx& tx, int64_t head, std::vector<v1::PartnerChange>* out) -> absl::Status {
+        PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows,
+                            tx.PartnerRows({.cloud = options_.cloud, .owner_id = customer,
+                                            .limit = options_.snapshot_limit}));
+        for (auto& row : rows) {
+          v1::PartnerChange& c = out->emplace_back();
+          c.set_sequence(head);
+          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+          *c.mutable_partner() = std::move(row);
+        }
+        return absl::OkStatus();
+      },
+      send, cancelled);
 }
 
 }  // namespace pc::notification

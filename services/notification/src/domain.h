@@ -11,9 +11,14 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -75,14 +80,36 @@ class NotificationDomain {
  private:
   absl::StatusOr<std::string> PartnerOf(const CallContext& call, const std::string& requested);
   absl::StatusOr<std::string> CustomerOf(const CallContext& call, const std::string& requested);
+  // The feed's head and its changes after `cursor`. Watchers of one feed share one read per
+  // signal generation: the first one to look reads the store, the others are served from the
+  // recent changes it cached (a watcher too far behind for the cache reads the store itself).
+  absl::Status ReadFeed(Feed feed, const std::string& owner, int64_t cursor, uint64_t generation,
+                        int64_t* head, std::vector<std::pair<int64_t, std::string>>* batch);
+  // Snapshot (rows + SNAPSHOT_END at the head) or a checked resume point, then Tail.
+  template <typename Change>
+  absl::Status Watch(
+      Feed feed, const std::string& owner, std::optional<int64_t> resume,
+      const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
+      const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled);
   template <typename Change>
   absl::Status Tail(Feed feed, const std::string& owner, int64_t cursor,
                     const std::function<bool(const Change&)>& send,
                     const std::function<bool()>& cancelled);
 
+  struct FeedCache {
+    std::mutex mu;
+    bool valid = false;
+    uint64_t generation = 0;
+    absl::Time read_at;
+    int64_t head = 0;
+    std::deque<std::pair<int64_t, std::string>> recent;  // contiguous, ending at head
+  };
+
   DomainOptions options_;
   NotificationStore& store_;
   FeedSignal& signal_;
+  std::mutex caches_mu_;
+  std::map<std::pair<int, std::string>, std::shared_ptr<FeedCache>> caches_;
 };
 
 }  // namespace pc::notification

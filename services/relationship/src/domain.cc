@@ -480,6 +480,34 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::GetRelationship(
   return out;
 }
 
+absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::RunList(
+    RelationshipQuery q, int32_t page_size, const std::string& page_token) {
+  const int order = static_cast<int>(q.order);
+  const int limit = PageSize(page_size);
+  q.limit = limit + 1;
+  if (!page_token.empty()) {
+    std::string key;
+    PC_RETURN_IF_ERROR(DecodeToken(page_token, order, &key, &q.after_id));
+    q.after_key = key;
+  }
+  std::vector<v1::Relationship> rows;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(rows, tx.List(q));
+    return absl::OkStatus();
+  }));
+  v1::ListRelationshipsResponse out;
+  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+    *out.add_relationships() = rows[i];
+  }
+  if (static_cast<int>(rows.size()) > limit) {
+    // The cursor's id is the other side of the pair: the customer in a partner's list.
+    const v1::Relationship& last = rows[limit - 1];
+    out.set_next_page_token(EncodeToken(order, SortKey(last, q.order),
+                                        q.partner_id.empty() ? last.partner_id() : last.customer_id()));
+  }
+  return out;
+}
+
 absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListRelationships(
     const CallContext& call, const v1::ListRelationshipsRequest& req) {
   PC_RETURN_IF_ERROR(
@@ -508,28 +536,8 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListRelationsh
                       .admin_access = {req.admin_access().begin(), req.admin_access().end()},
                       .indirect_reseller_id = req.indirect_reseller_id(),
                       .name_prefix = absl::AsciiStrToLower(req.name_prefix()),
-                      .order = order,
-                      .limit = PageSize(req.page_size()) + 1};
-  if (!req.page_token().empty()) {
-    std::string key;
-    PC_RETURN_IF_ERROR(DecodeToken(req.page_token(), static_cast<int>(order), &key, &q.after_id));
-    q.after_key = key;
-  }
-  std::vector<v1::Relationship> rows;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(rows, tx.List(q));
-    return absl::OkStatus();
-  }));
-  v1::ListRelationshipsResponse out;
-  const int limit = PageSize(req.page_size());
-  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    *out.add_relationships() = rows[i];
-  }
-  if (static_cast<int>(rows.size()) > limit) {
-    const v1::Relationship& last = rows[limit - 1];
-    out.set_next_page_token(EncodeToken(static_cast<int>(order), SortKey(last, order), last.customer_id()));
-  }
-  return out;
+                      .order = order};
+  return RunList(std::move(q), req.page_size(), req.page_token());
 }
 
 absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListPartners(
@@ -546,28 +554,8 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListPartners(
   RelationshipQuery q{.cloud = options_.cloud,
                       .customer_id = customer_id,
                       .states = {req.states().begin(), req.states().end()},
-                      .order = order,
-                      .limit = PageSize(req.page_size()) + 1};
-  if (!req.page_token().empty()) {
-    std::string key;
-    PC_RETURN_IF_ERROR(DecodeToken(req.page_token(), static_cast<int>(order), &key, &q.after_id));
-    q.after_key = key;
-  }
-  std::vector<v1::Relationship> rows;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(rows, tx.List(q));
-    return absl::OkStatus();
-  }));
-  v1::ListRelationshipsResponse out;
-  const int limit = PageSize(req.page_size());
-  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    *out.add_relationships() = rows[i];
-  }
-  if (static_cast<int>(rows.size()) > limit) {
-    const v1::Relationship& last = rows[limit - 1];
-    out.set_next_page_token(EncodeToken(static_cast<int>(order), SortKey(last, order), last.partner_id()));
-  }
-  return out;
+                      .order = order};
+  return RunList(std::move(q), req.page_size(), req.page_token());
 }
 
 absl::StatusOr<v1::CustomerRecord> RelationshipDomain::GetCustomerRecord(

@@ -113,6 +113,9 @@ class RelationshipDomain {
   absl::StatusOr<Resp> Mutate(const CallContext& call, const std::string& method, const Req& req,
                               const std::function<absl::StatusOr<Resp>(Mutation&)>& fn);
 
+  // One page of a partner's or a customer's relationships (keyset paging).
+  absl::StatusOr<v1::ListRelationshipsResponse> RunList(RelationshipQuery q, int32_t page_size,
+                                                        const std::string& page_token);
   // The relationship if the caller may see it, NOT_FOUND otherwise (no hint it exists).
   absl::StatusOr<v1::Relationship> LoadVisible(StoreTx& tx, const CallContext& call,
                                                const std::string& partner_id,

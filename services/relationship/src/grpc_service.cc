@@ -8,27 +8,13 @@
 #include "pc/common/ids.h"
 
 namespace pc::relationship {
-namespace {
-
-constexpr char kCorrelationHeader[] = "x-correlation-id";
-
-std::string CorrelationId(const grpc::ServerContext& ctx) {
-  const auto& md = ctx.client_metadata();
-  auto it = md.find(kCorrelationHeader);
-  if (it != md.end() && !it->second.empty() && it->second.size() <= 128) {
-    return std::string(it->second.data(), it->second.size());
-  }
-  return pc::NewUuid();
-}
-
-}  // namespace
 
 template <typename Req, typename Resp, typename Method>
 grpc::Status RelationshipGrpcService::Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp,
                                              Method method) {
   absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, tokens_, clock_);
   if (!claims.ok()) return pc::ToGrpcStatus(claims.status());
-  const CallContext call{*std::move(claims), CorrelationId(*ctx), pc::auth::BearerTokenOf(*ctx)};
+  const CallContext call{*std::move(claims), pc::auth::CorrelationIdOf(*ctx), pc::auth::BearerTokenOf(*ctx)};
   auto result = (domain_.*method)(call, *req);
   if (!result.ok()) return pc::ToGrpcStatus(result.status());
   *resp = *std::move(result);
@@ -74,7 +60,7 @@ GrpcInvitationClient::CreateInvitation(
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline_));
     pc::auth::AttachBearerToken(&ctx, call.bearer_token);
-    ctx.AddMetadata(kCorrelationHeader, call.correlation_id);
+    ctx.AddMetadata(pc::auth::kCorrelationHeader, call.correlation_id);
     partnercenter::invitation::v1::CreateInvitationResponse response;
     status = stub_->CreateInvitation(&ctx, request, &response);
     if (status.ok()) return response;

@@ -6,7 +6,6 @@
 #include "domain.h"
 #include "grpc_service.h"
 #include "grpcpp/create_channel.h"
-#include "pc/auth/keys.h"
 #include "pc/auth/verifier.h"
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
@@ -60,15 +59,10 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto keys = pc::auth::KeySet::LoadDirectory(absl::GetFlag(FLAGS_jwt_keys_dir));
-  PC_CHECK_OK(keys.status());
-  if (keys->empty()) {
-    PC_CHECK_OK(absl::FailedPreconditionError("--jwt_keys_dir has no <kid>.pub.pem key"));
-  }
-  auto verifier = pc::auth::Verifier::Create({.issuer = absl::GetFlag(FLAGS_jwt_issuer),
-                                              .audience = absl::GetFlag(FLAGS_jwt_audience),
-                                              .cloud = cloud},
-                                             *std::move(keys));
+  auto verifier = pc::auth::LoadVerifier(absl::GetFlag(FLAGS_jwt_keys_dir),
+                                         {.issuer = absl::GetFlag(FLAGS_jwt_issuer),
+                                          .audience = absl::GetFlag(FLAGS_jwt_audience),
+                                          .cloud = cloud});
   PC_CHECK_OK(verifier.status());
 
   const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);

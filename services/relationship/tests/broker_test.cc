@@ -25,6 +25,7 @@
 #include "pc/kafka/admin.h"
 #include "pc/kafka/publisher.h"
 #include "pc/storage/database.h"
+#include "pc/storage/test_database.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/status_matchers.h"
 #include "pc/testing/subprocess.h"
@@ -210,17 +211,11 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
   int64_t CountRows(const std::string& sql) {
     auto db = pc::storage::Open(database_url_);
     EXPECT_OK(db.status());
-    int64_t n = -1;
-    EXPECT_OK((*db)->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-      auto row = tx.QueryOne(sql);
-      if (!row.ok()) return row.status();
-      auto v = row->GetInt64(0);
-      if (!v.ok()) return v.status();
-      n = *v;
-      return absl::OkStatus();
-    }));
-    return n;
+    auto n = pc::storage::QueryInt64(**db, sql);
+    EXPECT_OK(n.status());
+    return n.value_or(-1);
   }
+
 
   std::string brokers_;
   std::filesystem::path dir_;

@@ -42,6 +42,11 @@ absl::StatusOr<Claims> Authenticate(const grpc::ServerContextBase& ctx, Verified
 // when calling another service on its behalf.
 std::string BearerTokenOf(const grpc::ServerContextBase& ctx);
 
+// The call's `x-correlation-id` metadata (1–128 bytes), or a new UUID: put it on the events
+// the call causes and forward it on calls made on its behalf.
+std::string CorrelationIdOf(const grpc::ServerContextBase& ctx);
+inline constexpr char kCorrelationHeader[] = "x-correlation-id";
+
 // Adds `authorization: Bearer <token>` to an outgoing call.
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token);
 

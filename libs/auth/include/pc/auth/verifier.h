@@ -47,4 +47,8 @@ class Verifier {
   KeySet keys_;
 };
 
+// A verifier trusting every `<kid>.pub.pem` in `keys_dir` (KeySet::LoadDirectory);
+// FAILED_PRECONDITION if the directory has no key. What every service's main() does.
+absl::StatusOr<Verifier> LoadVerifier(const std::string& keys_dir, Verifier::Options options);
+
 }  // namespace pc::auth

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "pc/storage/database.h"
@@ -50,5 +51,11 @@ class TestDatabase {
   std::string dir_;                                                 // SQLite
   std::unique_ptr<pc::testing::TempPostgresDatabase> postgres_;    // PostgreSQL
 };
+
+// Test helpers over any Database.
+// The single integer a query returns (e.g. "SELECT count(*) FROM outbox").
+absl::StatusOr<int64_t> QueryInt64(Database& db, const std::string& sql);
+// The outbox's payloads (serialized EventEnvelopes), in publication order.
+absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db);
 
 }  // namespace pc::storage
