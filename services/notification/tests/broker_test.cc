@@ -2,7 +2,11 @@
 // out; a watcher sees a change made after it subscribed; a poison message goes to the dead
 // letter without stopping consumption; and a rebuild from the earliest offsets into an empty
 // store equals the live read model.
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <regex>
 
 #include "absl/strings/match.h"
@@ -199,6 +203,75 @@ TEST_F(NotificationBrokerTest, RebuildFromEarliestEqualsTheLiveReadModel) {
   const std::vector<std::string> live = dump("live.db");
   EXPECT_EQ(live.size(), 5u * 2 + 5u);  // customer rows, partner rows, invitation rows
   EXPECT_EQ(dump("rebuilt.db"), live);
+}
+
+// Reads a WatchCustomers stream on its own thread until it has `want` live changes.
+class StreamReader {
+ public:
+  StreamReader(v1::NotificationService::Stub& stub, const std::string& token,
+               std::optional<int64_t> resume, int want)
+      : thread_([this, &stub, token, resume, want] {
+          pc::auth::AttachBearerToken(&ctx_, token);
+          v1::WatchCustomersRequest req;
+          if (resume) req.set_resume_after_sequence(*resume);
+          auto reader = stub.WatchCustomers(&ctx_, req);
+          v1::CustomerChange c;
+          while (reader->Read(&c)) {
+            std::lock_guard lock(mu_);
+            if (c.kind() == v1::CHANGE_KIND_SNAPSHOT_END) subscribed_ = true;
+            if (c.kind() == v1::CHANGE_KIND_UPSERT) sequences_.push_back(c.sequence());
+            cv_.notify_all();
+            if (static_cast<int>(sequences_.size()) >= want) break;
+          }
+          ctx_.TryCancel();
+          std::lock_guard lock(mu_);
+          done_ = true;
+          cv_.notify_all();
+        }) {}
+  ~StreamReader() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  bool WaitSubscribed() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return subscribed_ || done_; }) &&
+           subscribed_;
+  }
+  std::vector<int64_t> WaitDone() {
+    std::unique_lock lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(90), [&] { return done_; }));
+    return sequences_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool subscribed_ = false;
+  bool done_ = false;
+  std::vector<int64_t> sequences_;
+  std::thread thread_;
+};
+
+TEST_F(NotificationBrokerTest, FiftyWatchersGetTheSameSequenceAndAResumeMissesNothing) {
+  Start();
+  const std::string token = Token(partner_, "partner_agent");
+  std::vector<std::unique_ptr<StreamReader>> watchers;
+  for (int i = 0; i < 50; ++i) {
+    watchers.push_back(std::make_unique<StreamReader>(*stub_, token, std::nullopt, 10));
+  }
+  for (auto& w : watchers) ASSERT_TRUE(w->WaitSubscribed());
+  auto early = std::make_unique<StreamReader>(*stub_, token, std::optional<int64_t>(0), 4);
+  for (int c = 0; c < 10; ++c) Publish(events_.Established(partner_, absl::StrCat("c", c), 1));
+  std::vector<int64_t> expected;
+  for (int64_t i = 1; i <= 10; ++i) expected.push_back(i);
+  for (auto& w : watchers) EXPECT_EQ(w->WaitDone(), expected);
+  // A watcher that went away after 4 changes resumes after its last one: 5..10, once each.
+  const std::vector<int64_t> first_part = early->WaitDone();
+  ASSERT_EQ(first_part, (std::vector<int64_t>{1, 2, 3, 4}));
+  early.reset();
+  StreamReader resumed(*stub_, token, first_part.back(), 6);
+  EXPECT_EQ(resumed.WaitDone(), (std::vector<int64_t>{5, 6, 7, 8, 9, 10}));
 }
 
 }  // namespace
