@@ -1,6 +1,8 @@
 #include "pc/kafka/tailer.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -78,37 +80,48 @@ absl::StatusOr<std::unique_ptr<TopicTailer>> TopicTailer::Create(const TailerOpt
 
 namespace {
 
-// Each partition's high watermark (the offset the next message will get), via `rk`.
+// Each partition's high watermark (the offset the next message will get), via `rk`. A topic
+// that was just created may not have leaders yet (NOT_LEADER_FOR_PARTITION,
+// LEADER_NOT_AVAILABLE, unknown topic): those answers are retried until `timeout`.
 absl::StatusOr<std::vector<int64_t>> QueryEndOffsets(rd_kafka_t* rk, const std::string& topic,
                                                      absl::Duration timeout) {
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &metadata, timeout_ms);
-  rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(
-        absl::StrCat("metadata for ", topic, ": ", rd_kafka_err2str(err)));
-  }
-  int partitions = 0;
-  for (int i = 0; i < metadata->topic_cnt; ++i) {
-    if (topic == metadata->topics[i].topic && metadata->topics[i].err == 0) {
-      partitions = metadata->topics[i].partition_cnt;
-    }
-  }
-  rd_kafka_metadata_destroy(metadata);
-  if (partitions == 0) return absl::UnavailableError(absl::StrCat("topic ", topic, " not found"));
-  std::vector<int64_t> ends;
-  for (int32_t p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms);
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status last = absl::UnavailableError(absl::StrCat("topic ", topic, " not found"));
+  while (true) {
+    const int left_ms =
+        std::max(1, static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())));
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &metadata, left_ms);
+    rd_kafka_topic_destroy(rkt);
+    int partitions = 0;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return absl::UnavailableError(
-          absl::StrCat("watermarks of ", topic, "[", p, "]: ", rd_kafka_err2str(err)));
+      last = absl::UnavailableError(
+          absl::StrCat("metadata for ", topic, ": ", rd_kafka_err2str(err)));
+    } else {
+      for (int i = 0; i < metadata->topic_cnt; ++i) {
+        if (topic == metadata->topics[i].topic && metadata->topics[i].err == 0) {
+          partitions = metadata->topics[i].partition_cnt;
+        }
+      }
+      rd_kafka_metadata_destroy(metadata);
     }
-    ends.push_back(high);
+    std::vector<int64_t> ends;
+    for (int32_t p = 0; p < partitions; ++p) {
+      int64_t low = 0, high = 0;
+      err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, left_ms);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        last = absl::UnavailableError(
+            absl::StrCat("watermarks of ", topic, "[", p, "]: ", rd_kafka_err2str(err)));
+        ends.clear();
+        break;
+      }
+      ends.push_back(high);
+    }
+    if (partitions > 0 && static_cast<int>(ends.size()) == partitions) return ends;
+    if (absl::Now() + absl::Milliseconds(200) >= deadline) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // leader election backoff
   }
-  return ends;
 }
 
 }  // namespace
