@@ -189,16 +189,29 @@ absl::StatusOr<v1::PartnersPage> NotificationDomain::GetPartnersPage(
 absl::Status NotificationDomain::ReadFeed(Feed feed, const std::string& owner, int64_t cursor,
                                          uint64_t generation, int64_t* head,
                                          std::vector<std::pair<int64_t, std::string>>* batch) {
-  constexpr size_t kCacheSize = 1024;
+  constexpr size_t kCacheSize = 256;
+  constexpr absl::Duration kIdle = absl::Minutes(5);
+  const absl::Time now = absl::Now();
   std::shared_ptr<FeedCache> cache;
   {
     std::lock_guard lock(caches_mu_);
     auto& slot = caches_[{static_cast<int>(feed), owner}];
-    if (!slot) slot = std::make_shared<FeedCache>();
+    if (!slot) {
+      slot = std::make_shared<FeedCache>();
+      // A new feed is being watched: forget feeds nobody has read for a while, so memory
+      // follows the feeds watched now, not every feed ever watched.
+      for (auto it = caches_.begin(); it != caches_.end();) {
+        if (it->second != slot && now - it->second->used_at.load() > kIdle) {
+          it = caches_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
     cache = slot;
   }
+  cache->used_at = now;
   std::lock_guard lock(cache->mu);
-  const absl::Time now = absl::Now();
   if (!cache->valid || cache->generation < generation ||
       now - cache->read_at >= options_.poll_interval) {
     // Refresh: everything after what the cache holds (or after this cursor if it holds nothing).

@@ -10,6 +10,7 @@
 //                         [&] { return ctx->IsCancelled(); });
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -82,7 +83,8 @@ class NotificationDomain {
   absl::StatusOr<std::string> CustomerOf(const CallContext& call, const std::string& requested);
   // The feed's head and its changes after `cursor`. Watchers of one feed share one read per
   // signal generation: the first one to look reads the store, the others are served from the
-  // recent changes it cached (a watcher too far behind for the cache reads the store itself).
+  // recent changes it cached (its last 256; a watcher further behind reads the store itself).
+  // Caches of feeds nobody read for 5 minutes are dropped when a new feed is watched.
   absl::Status ReadFeed(Feed feed, const std::string& owner, int64_t cursor, uint64_t generation,
                         int64_t* head, std::vector<std::pair<int64_t, std::string>>* batch);
   // Snapshot (rows + SNAPSHOT_END at the head) or a checked resume point, then Tail.
@@ -97,6 +99,7 @@ class NotificationDomain {
                     const std::function<bool()>& cancelled);
 
   struct FeedCache {
+    std::atomic<absl::Time> used_at{absl::Now()};
     std::mutex mu;
     bool valid = false;
     uint64_t generation = 0;
