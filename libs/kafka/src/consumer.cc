@@ -49,6 +49,7 @@ bool IsPermanentHandlerError(const absl::Status& status) {
 struct ConsumerState {
   ConsumerOptions options;
   MessageHandler handler;
+  BatchHandler batch_handler;
   Publisher* dead_letter = nullptr;
   ConsumerHooks hooks;
   rd_kafka_t* rk = nullptr;
@@ -65,16 +66,64 @@ struct ConsumerState {
   std::map<TopicPartition, int64_t> next_offset;
 
   void Run() {
+    const bool batching = batch_handler && options.max_batch > 1;
     while (!stopping.load()) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
       if (m == nullptr) continue;
-      if (m->err) {
-        spdlog::warn("kafka consumer {}: {}: {}", options.group_id, rd_kafka_err2name(m->err),
-                     rd_kafka_message_errstr(m));
-      } else {
-        Handle(ToConsumedMessage(*m));
+      if (!batching) {
+        if (m->err) {
+          LogError(*m);
+        } else {
+          Handle(ToConsumedMessage(*m));
+        }
+        rd_kafka_message_destroy(m);
+        continue;
       }
-      rd_kafka_message_destroy(m);
+      // Take what is already fetched, up to max_batch, without waiting for more.
+      std::vector<ConsumedMessage> batch;
+      while (m != nullptr) {
+        if (m->err) {
+          LogError(*m);
+        } else {
+          ConsumedMessage message = ToConsumedMessage(*m);
+          if (message.offset >= NextOffset(message, message.offset)) {
+            batch.push_back(std::move(message));
+          }
+        }
+        rd_kafka_message_destroy(m);
+        m = static_cast<int>(batch.size()) < options.max_batch ? rd_kafka_consumer_poll(rk, 0)
+                                                               : nullptr;
+      }
+      if (!batch.empty()) HandleBatch(batch);
+    }
+  }
+
+  void LogError(const rd_kafka_message_t& m) {
+    spdlog::warn("kafka consumer {}: {}: {}", options.group_id, rd_kafka_err2name(m.err),
+                 rd_kafka_message_errstr(&m));
+  }
+
+  void HandleBatch(const std::vector<ConsumedMessage>& batch) {
+    const absl::Status status = batch_handler(batch);
+    if (status.ok()) {
+      for (const ConsumedMessage& message : batch) {
+        StoreOffset(message);
+        if (hooks.on_handled) hooks.on_handled(message, status);
+      }
+      return;
+    }
+    // One message at a time, so each gets its own outcome. After a partition is rewound (a
+    // transient failure), its later messages come again from the broker: skip them here.
+    spdlog::debug("kafka consumer {}: batch of {} failed ({}); one at a time", options.group_id,
+                  batch.size(), status.ToString());
+    std::set<TopicPartition> rewound;
+    for (const ConsumedMessage& message : batch) {
+      if (stopping.load()) return;
+      if (rewound.contains({message.topic, message.partition})) continue;
+      Handle(message);
+      if (NextOffset(message, message.offset) <= message.offset) {
+        rewound.insert({message.topic, message.partition});
+      }
     }
   }
 
@@ -240,11 +289,13 @@ struct KafkaConsumer::Impl {
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const ConsumerOptions& options,
                                                                     MessageHandler handler,
                                                                     Publisher* dead_letter,
-                                                                    ConsumerHooks hooks) {
+                                                                    ConsumerHooks hooks,
+                                                                    BatchHandler batch_handler) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("kafka consumer: brokers is empty");
   if (options.group_id.empty()) return absl::InvalidArgumentError("kafka consumer: group_id is empty");
   if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
   if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+  if (options.max_batch < 1) return absl::InvalidArgumentError("kafka consumer: max_batch < 1");
   if (!options.dead_letter_topic.empty() && dead_letter == nullptr) {
     return absl::InvalidArgumentError("kafka consumer: dead_letter_topic set without a publisher");
   }
@@ -265,6 +316,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
   auto state = std::make_shared<ConsumerState>();
   state->options = options;
   state->handler = std::move(handler);
+  state->batch_handler = std::move(batch_handler);
   state->dead_letter = dead_letter;
   state->hooks = std::move(hooks);
   rd_kafka_conf_set_opaque(conf->get(), state.get());

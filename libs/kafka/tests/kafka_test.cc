@@ -149,7 +149,7 @@ class MockClusterTest : public ::testing::Test {
   Recorder& NewRecorder() { return recorders_.emplace_back(); }
 
   KafkaConsumer* StartConsumer(const std::string& group, MessageHandler handler,
-                               Recorder& recorder) {
+                               Recorder& recorder, BatchHandler batch = {}, int max_batch = 1) {
     auto consumer = KafkaConsumer::Create({.brokers = brokers(),
                                            .group_id = group,
                                            .topics = {kTopic},
@@ -158,8 +158,10 @@ class MockClusterTest : public ::testing::Test {
                                            // The mock group waits session.timeout.ms - 1 s
                                            // before re-electing after a member left.
                                            .extra = {{"session.timeout.ms", "3000"},
-                                                     {"heartbeat.interval.ms", "500"}}},
-                                          std::move(handler), publisher_.get(), recorder.Hooks());
+                                                     {"heartbeat.interval.ms", "500"}},
+                                           .max_batch = max_batch},
+                                          std::move(handler), publisher_.get(), recorder.Hooks(),
+                                          std::move(batch));
     EXPECT_THAT(consumer, IsOk());
     if (!consumer.ok()) return nullptr;
     EXPECT_THAT((*consumer)->Start(), IsOk());
@@ -294,6 +296,45 @@ TEST_F(MockClusterTest, PermanentErrorDeadLettersAndConsumptionGoesOn) {
   EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqSourceOffset),
             std::to_string(handled[0].message.offset));
   EXPECT_EQ(HeaderValue(dead[0].headers, kHeaderDlqConsumerGroup), "relationship");
+}
+
+TEST_F(MockClusterTest, BatchesAreHandedOverTogetherAndAFailedBatchFallsBackPerMessage) {
+  // One key: one partition, in order.
+  for (const char* payload : {"a", "b", "garbage", "c", "d"}) {
+    ASSERT_THAT(PublishAndWait(*publisher_, {.topic = kTopic, .key = "k", .payload = payload}),
+                IsOk());
+  }
+  Recorder& recorder = NewRecorder();
+  std::mutex mu;
+  std::vector<size_t> batch_sizes;
+  std::vector<std::string> applied;  // what "committed": whole good batches, or single messages
+  StartConsumer(
+      "notification",
+      [&](const ConsumedMessage& m) {
+        if (m.payload == "garbage") return absl::DataLossError("not an envelope");
+        std::lock_guard lock(mu);
+        applied.push_back(m.payload);
+        return absl::OkStatus();
+      },
+      recorder,
+      [&](const std::vector<ConsumedMessage>& batch) {
+        std::lock_guard lock(mu);
+        batch_sizes.push_back(batch.size());
+        for (const auto& m : batch) {
+          if (m.payload == "garbage") return absl::DataLossError("poison in the batch");
+        }
+        for (const auto& m : batch) applied.push_back(m.payload);
+        return absl::OkStatus();
+      },
+      /*max_batch=*/100);
+  ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.handled.size() == 5; }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(applied, (std::vector<std::string>{"a", "b", "c", "d"})) << "each applied once, in order";
+  ASSERT_EQ(recorder.dead_lettered.size(), 1u);
+  EXPECT_EQ(recorder.dead_lettered[0].message.payload, "garbage");
+  size_t total = 0;
+  for (size_t n : batch_sizes) total += n;
+  EXPECT_GE(total, 5u) << "every message went through the batch handler first";
 }
 
 TEST_F(MockClusterTest, TransientErrorIsRetriedWithTheSameMessage) {

@@ -90,7 +90,7 @@ absl::Status Projector::ApplyBytes(const std::string& payload) {
   return Apply(e);
 }
 
-absl::Status Projector::Apply(const ev::EventEnvelope& e) {
+absl::Status Projector::Admissible(const ev::EventEnvelope& e) const {
   if (pc::events::CloudName(e.cloud()) != options_.cloud) {
     return pc::FailedPreconditionError(pc::reason::kCloudMismatch, "event of another cloud");
   }
@@ -100,18 +100,25 @@ absl::Status Projector::Apply(const ev::EventEnvelope& e) {
   if (!IsInvitationEvent(e) && e.customer_id().empty()) {
     return absl::InvalidArgumentError("relationship event without customer_id");
   }
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyIn(StoreTx& tx, const ev::EventEnvelope& e, bool* duplicate,
+                                bool* changed) {
+  PC_ASSIGN_OR_RETURN(bool first,
+                      pc::storage::Inbox::TryInsert(tx.raw(), options_.consumer_group, e.event_id()));
+  *duplicate = !first;
+  *changed = false;
+  if (!first) return absl::OkStatus();
+  return IsInvitationEvent(e) ? ApplyInvitation(tx, e, changed) : ApplyRelationship(tx, e, changed);
+}
+
+absl::Status Projector::Apply(const ev::EventEnvelope& e) {
+  PC_RETURN_IF_ERROR(Admissible(e));
   bool changed = false;
   bool duplicate = false;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(bool first,
-                        pc::storage::Inbox::TryInsert(tx.raw(), options_.consumer_group, e.event_id()));
-    if (!first) {
-      duplicate = true;
-      return absl::OkStatus();
-    }
-    return IsInvitationEvent(e) ? ApplyInvitation(tx, e, &changed)
-                                : ApplyRelationship(tx, e, &changed);
-  }));
+  PC_RETURN_IF_ERROR(store_.InTransaction(
+      [&](StoreTx& tx) -> absl::Status { return ApplyIn(tx, e, &duplicate, &changed); }));
   if (duplicate) {
     duplicates_.fetch_add(1);
   } else if (changed) {
@@ -120,6 +127,42 @@ absl::Status Projector::Apply(const ev::EventEnvelope& e) {
   } else {
     stale_.fetch_add(1);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyBatch(const std::vector<std::string>& payloads) {
+  std::vector<ev::EventEnvelope> events;
+  uint64_t unknown = 0;
+  for (const std::string& payload : payloads) {
+    ev::EventEnvelope e;
+    if (!e.ParseFromString(payload) || e.event_id().empty()) {
+      return absl::DataLossError("not an EventEnvelope");
+    }
+    if (e.payload_case() == ev::EventEnvelope::PAYLOAD_NOT_SET) {
+      if (e.type().empty()) return absl::DataLossError("envelope without type or payload");
+      ++unknown;
+      continue;
+    }
+    PC_RETURN_IF_ERROR(Admissible(e));
+    events.push_back(std::move(e));
+  }
+  uint64_t applied = 0, duplicates = 0, stale = 0;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    applied = duplicates = stale = 0;
+    for (const ev::EventEnvelope& e : events) {
+      bool duplicate = false, changed = false;
+      PC_RETURN_IF_ERROR(ApplyIn(tx, e, &duplicate, &changed));
+      duplicates += duplicate;
+      applied += changed;
+      stale += !duplicate && !changed;
+    }
+    return absl::OkStatus();
+  }));
+  unknown_types_.fetch_add(unknown);
+  duplicates_.fetch_add(duplicates);
+  applied_.fetch_add(applied);
+  stale_.fetch_add(stale);
+  if (applied > 0 && on_commit_) on_commit_();
   return absl::OkStatus();
 }
 

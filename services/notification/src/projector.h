@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "partnercenter/events/v1/events.pb.h"
@@ -30,6 +31,10 @@ class Projector {
   // an envelope of an event type this build does not know is ignored and counted.
   absl::Status ApplyBytes(const std::string& payload);
   absl::Status Apply(const partnercenter::events::v1::EventEnvelope& e);
+  // Several message values in one transaction (each with its inbox row): all or nothing. Any
+  // message that is not a plainly applicable event (poison, another cloud, …) fails the whole
+  // batch, so the caller can fall back to ApplyBytes one by one.
+  absl::Status ApplyBatch(const std::vector<std::string>& payloads);
 
   uint64_t applied() const { return applied_.load(); }
   uint64_t duplicates() const { return duplicates_.load(); }
@@ -37,6 +42,11 @@ class Projector {
   uint64_t unknown_types() const { return unknown_types_.load(); }
 
  private:
+  // Checks that do not need the store; the error is what ApplyBytes would answer.
+  absl::Status Admissible(const partnercenter::events::v1::EventEnvelope& e) const;
+  // Inbox + apply inside `tx`; sets *duplicate / *changed.
+  absl::Status ApplyIn(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,
+                       bool* duplicate, bool* changed);
   absl::Status ApplyInvitation(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,
                                bool* changed);
   absl::Status ApplyRelationship(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,

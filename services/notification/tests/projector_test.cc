@@ -263,6 +263,28 @@ TEST_F(ProjectorTest, UnknownFutureTypesAreIgnoredAndCountedPoisonIsPermanent) {
   EXPECT_TRUE(PartnerFeed("p1").empty());
 }
 
+TEST_F(ProjectorTest, ABatchAppliesInOneTransactionAndAPoisonedBatchWritesNothing) {
+  const ev::EventEnvelope established = events_.Established("p1", "c1", 1);
+  const ev::EventEnvelope revoked = events_.Revoked("p1", "c1", 2);
+  ev::EventEnvelope future = events_.Established("p1", "c2", 1);
+  future.clear_payload();
+  future.set_type("PartnerTierChanged");
+  // In order, with a duplicate inside the batch and an unknown type: one effect each.
+  ASSERT_OK(projector_->ApplyBatch({established.SerializeAsString(), revoked.SerializeAsString(),
+                                    established.SerializeAsString(), future.SerializeAsString()}));
+  EXPECT_EQ(Row("p1", "c1").admin_access(), common::ADMIN_ACCESS_REVOKED);
+  EXPECT_THAT(PartnerFeed("p1"), ElementsAre("1 CHANGE_KIND_UPSERT RelationshipEstablished",
+                                             "2 CHANGE_KIND_UPSERT PermissionRevoked"));
+  EXPECT_EQ(projector_->duplicates(), 1u);
+  EXPECT_EQ(projector_->unknown_types(), 1u);
+  EXPECT_EQ(commits_, 1) << "one transaction, one wake-up";
+  // A poison message fails the whole batch before anything is written.
+  const ev::EventEnvelope more = events_.Established("p1", "c3", 1);
+  EXPECT_THAT(projector_->ApplyBatch({more.SerializeAsString(), "\xff not an envelope"}),
+              StatusIs(Code::kDataLoss));
+  EXPECT_EQ(PartnerFeed("p1").size(), 2u);
+}
+
 TEST_F(ProjectorTest, PagesFilterSortPageAndStayInTheirTenant) {
   for (const char* c : {"delta", "alpha", "echo", "bravo", "charlie"}) {
     ASSERT_OK(projector_->Apply(events_.Established("p1", c, 1, std::string("Co ") + c)));

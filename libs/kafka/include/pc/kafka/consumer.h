@@ -34,6 +34,10 @@
 namespace pc::kafka {
 
 using MessageHandler = std::function<absl::Status(const ConsumedMessage&)>;
+// Handles several messages at once (e.g. applies them in one database transaction). OK: every
+// message's offset is stored. Any error: the consumer falls back to the MessageHandler, one
+// message at a time, so each message gets its own outcome (stored, dead-lettered or retried).
+using BatchHandler = std::function<absl::Status(const std::vector<ConsumedMessage>&)>;
 
 // True for handler errors that retrying cannot fix (the message goes to the dead letter).
 bool IsPermanentHandlerError(const absl::Status& status);
@@ -46,6 +50,9 @@ struct ConsumerOptions {
   std::string auto_offset_reset = "earliest";
   absl::Duration retry_backoff = absl::Milliseconds(500);
   std::map<std::string, std::string> extra = {};  // applied last
+  // With a batch handler (KafkaConsumer::Create), up to this many messages already fetched
+  // are handed over at once; 1 = one message at a time.
+  int max_batch = 1;
 };
 
 // Observes what the consumer did; tests wait on these instead of sleeping. All run on the
@@ -76,7 +83,8 @@ class KafkaConsumer : public Consumer {
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const ConsumerOptions& options,
                                                               MessageHandler handler,
                                                               Publisher* dead_letter,
-                                                              ConsumerHooks hooks = {});
+                                                              ConsumerHooks hooks = {},
+                                                              BatchHandler batch_handler = {});
   ~KafkaConsumer() override;  // Stop(absl::Seconds(10)) if still running.
 
   absl::Status Start() override;
