@@ -1,5 +1,7 @@
 #include "pc/storage/test_database.h"
 
+#include "pc/events/envelope.h"
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -77,6 +79,18 @@ absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db) {
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<partnercenter::events::v1::EventEnvelope>> OutboxEvents(Database& db) {
+  absl::StatusOr<std::vector<std::string>> payloads = OutboxPayloads(db);
+  if (!payloads.ok()) return payloads.status();
+  std::vector<partnercenter::events::v1::EventEnvelope> out;
+  for (const std::string& bytes : *payloads) {
+    absl::StatusOr<partnercenter::events::v1::EventEnvelope> e = pc::events::Decode(bytes);
+    if (!e.ok()) return e.status();
+    out.push_back(*std::move(e));
+  }
   return out;
 }
 

@@ -4,7 +4,6 @@
 #include "pc/common/errors.h"
 #include "pc/common/status_macros.h"
 #include "pc/events/envelope.h"
-#include "pc/storage/inbox.h"
 
 namespace pc::notification {
 namespace {
@@ -106,7 +105,7 @@ absl::Status Projector::Admissible(const ev::EventEnvelope& e) const {
 absl::Status Projector::ApplyIn(StoreTx& tx, const ev::EventEnvelope& e, bool* duplicate,
                                 bool* changed) {
   PC_ASSIGN_OR_RETURN(bool first,
-                      pc::storage::Inbox::TryInsert(tx.raw(), options_.consumer_group, e.event_id()));
+                      tx.FirstDelivery(options_.consumer_group, e.event_id()));
   *duplicate = !first;
   *changed = false;
   if (!first) return absl::OkStatus();

@@ -7,13 +7,17 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "pc/common/status_macros.h"
+#include "pc/storage/inbox.h"
 #include "pc/storage/migrations.h"
+#include "pc/storage/proto_rows.h"
 
 namespace pc::notification {
 namespace {
 
 using google::protobuf::util::TimeUtil;
 using pc::storage::Bytes;
+using pc::storage::ParseFirstMessage;
+using pc::storage::ParseMessages;
 using pc::storage::Row;
 using pc::storage::Value;
 
@@ -85,26 +89,6 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
   return TimeUtil::TimestampToMicroseconds(t);
 }
 
-template <typename M>
-absl::StatusOr<std::vector<M>> ParseAll(absl::StatusOr<std::vector<Row>> rows) {
-  if (!rows.ok()) return rows.status();
-  std::vector<M> out;
-  for (const Row& row : *rows) {
-    PC_ASSIGN_OR_RETURN(std::string data, row.GetBytes("data"));
-    M m;
-    if (!m.ParseFromString(data)) return absl::DataLossError("corrupt read-model row");
-    out.push_back(std::move(m));
-  }
-  return out;
-}
-
-template <typename M>
-absl::StatusOr<std::optional<M>> First(absl::StatusOr<std::vector<Row>> rows) {
-  PC_ASSIGN_OR_RETURN(std::vector<M> all, ParseAll<M>(std::move(rows)));
-  if (all.empty()) return std::nullopt;
-  return all.front();
-}
-
 // Appends the keyset condition and ORDER BY for a page.
 void Page(const PageQuery& q, const char* id_col, bool has_domain, std::string* sql,
           std::vector<Value>* params) {
@@ -139,9 +123,14 @@ void Page(const PageQuery& q, const char* id_col, bool has_domain, std::string* 
 
 }  // namespace
 
+absl::StatusOr<bool> StoreTx::FirstDelivery(const std::string& consumer_group,
+                                            const std::string& event_id) {
+  return pc::storage::Inbox::TryInsert(tx_, consumer_group, event_id);
+}
+
 absl::StatusOr<std::optional<v1::CustomerRow>> StoreTx::GetCustomerRow(
     const std::string& cloud, const std::string& partner_id, const std::string& customer_id) {
-  return First<v1::CustomerRow>(tx_.Query(
+  return ParseFirstMessage<v1::CustomerRow>(tx_.Query(
       "SELECT data FROM customer_rows WHERE cloud = $1 AND partner_id = $2 AND customer_id = $3",
       {cloud, partner_id, customer_id}));
 }
@@ -164,7 +153,7 @@ absl::Status StoreTx::PutCustomerRow(const std::string& cloud, const v1::Custome
 
 absl::StatusOr<std::optional<v1::PartnerRow>> StoreTx::GetPartnerRow(
     const std::string& cloud, const std::string& customer_id, const std::string& partner_id) {
-  return First<v1::PartnerRow>(tx_.Query(
+  return ParseFirstMessage<v1::PartnerRow>(tx_.Query(
       "SELECT data FROM partner_rows WHERE cloud = $1 AND customer_id = $2 AND partner_id = $3",
       {cloud, customer_id, partner_id}));
 }
@@ -184,7 +173,7 @@ absl::Status StoreTx::PutPartnerRow(const std::string& cloud, const v1::PartnerR
 
 absl::StatusOr<std::optional<v1::InvitationRow>> StoreTx::GetInvitationRow(
     const std::string& cloud, const std::string& id) {
-  return First<v1::InvitationRow>(tx_.Query(
+  return ParseFirstMessage<v1::InvitationRow>(tx_.Query(
       "SELECT data FROM invitation_rows WHERE cloud = $1 AND invitation_id = $2", {cloud, id}));
 }
 
@@ -238,7 +227,7 @@ absl::StatusOr<std::vector<v1::CustomerRow>> StoreTx::CustomerRows(const PageQue
     absl::StrAppend(&sql, " AND admin_access IN (", in, ")");
   }
   Page(q, "customer_id", /*has_domain=*/true, &sql, &params);
-  return ParseAll<v1::CustomerRow>(tx_.Query(sql, params));
+  return ParseMessages<v1::CustomerRow>(tx_.Query(sql, params));
 }
 
 absl::StatusOr<std::vector<v1::PartnerRow>> StoreTx::PartnerRows(const PageQuery& q) {
@@ -246,12 +235,12 @@ absl::StatusOr<std::vector<v1::PartnerRow>> StoreTx::PartnerRows(const PageQuery
   std::string sql =
       "SELECT data FROM partner_rows WHERE cloud = $1 AND customer_id = $2 AND active = 1";
   Page(q, "partner_id", /*has_domain=*/false, &sql, &params);
-  return ParseAll<v1::PartnerRow>(tx_.Query(sql, params));
+  return ParseMessages<v1::PartnerRow>(tx_.Query(sql, params));
 }
 
 absl::StatusOr<std::vector<v1::InvitationRow>> StoreTx::InvitationRows(
     const std::string& cloud, const std::string& partner_id, int limit) {
-  return ParseAll<v1::InvitationRow>(
+  return ParseMessages<v1::InvitationRow>(
       tx_.Query("SELECT data FROM invitation_rows WHERE cloud = $1 AND partner_id = $2 "
                 "ORDER BY create_time DESC, invitation_id DESC LIMIT $3",
                 {cloud, partner_id, limit}));

@@ -74,7 +74,8 @@ class StoreTx {
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ChangesAfter(
       const std::string& cloud, Feed feed, const std::string& owner_id, int64_t after, int limit);
 
-  pc::storage::Transaction& raw() { return tx_; }
+  // Records (consumer group, event id) in this transaction's inbox: true the first time.
+  absl::StatusOr<bool> FirstDelivery(const std::string& consumer_group, const std::string& event_id);
 
  private:
   pc::storage::Transaction& tx_;

@@ -15,7 +15,6 @@
 #include "pc/common/status_macros.h"
 #include "pc/common/validation.h"
 #include "pc/events/envelope.h"
-#include "pc/storage/inbox.h"
 #include "spdlog/spdlog.h"
 
 namespace pc::relationship {
@@ -447,8 +446,7 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
   std::optional<v1::Relationship> touched;
   PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(bool first,
-                        pc::storage::Inbox::TryInsert(tx.raw(), options_.consumer_group,
-                                                      e.event_id()));
+                        tx.FirstDelivery(options_.consumer_group, e.event_id()));
     if (!first) return absl::OkStatus();  // redelivered: no second effect
     PC_ASSIGN_OR_RETURN(int64_t applied, tx.AppliedInvitationVersion(acc.invitation_id()));
     if (e.aggregate_version() <= applied) return absl::OkStatus();  // late and older

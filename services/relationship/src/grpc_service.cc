@@ -26,24 +26,7 @@ grpc::Status RelationshipGrpcService::Handle(grpc::ServerContext* ctx, const Req
                                                Resp* resp) {                                    \
     return Handle(ctx, req, resp, &RelationshipDomain::Method);                                 \
   }
-PC_RELATIONSHIP_RPC(GetRelationship, v1::GetRelationshipRequest, v1::Relationship)
-PC_RELATIONSHIP_RPC(ListRelationships, v1::ListRelationshipsRequest, v1::ListRelationshipsResponse)
-PC_RELATIONSHIP_RPC(ListPartners, v1::ListPartnersRequest, v1::ListRelationshipsResponse)
-PC_RELATIONSHIP_RPC(GetCustomerRecord, v1::GetCustomerRecordRequest, v1::CustomerRecord)
-PC_RELATIONSHIP_RPC(RevokeAdminPermission, v1::RevokeAdminPermissionRequest, v1::Relationship)
-PC_RELATIONSHIP_RPC(ReassignAdminPermission, v1::ReassignAdminPermissionRequest,
-                    v1::ReassignAdminPermissionResponse)
-PC_RELATIONSHIP_RPC(RequestAdminRestore, v1::RequestAdminRestoreRequest,
-                    v1::RequestAdminRestoreResponse)
-PC_RELATIONSHIP_RPC(ProvisionService, v1::ProvisionServiceRequest, common::CustomerService)
-PC_RELATIONSHIP_RPC(ChangeService, v1::ChangeServiceRequest, common::CustomerService)
-PC_RELATIONSHIP_RPC(CreateUser, v1::CreateUserRequest, v1::CustomerUser)
-PC_RELATIONSHIP_RPC(ListUsers, v1::ListUsersRequest, v1::ListUsersResponse)
-PC_RELATIONSHIP_RPC(OpenServiceRequest, v1::OpenServiceRequestRequest, common::ServiceRequest)
-PC_RELATIONSHIP_RPC(AssignSupportContact, v1::AssignSupportContactRequest, v1::Relationship)
-PC_RELATIONSHIP_RPC(RemoveRelationship, v1::RemoveRelationshipRequest, v1::Relationship)
-PC_RELATIONSHIP_RPC(ListHistory, v1::ListHistoryRequest, v1::ListHistoryResponse)
-PC_RELATIONSHIP_RPC(CheckAdminAccess, v1::CheckAdminAccessRequest, v1::CheckAdminAccessResponse)
+PC_RELATIONSHIP_RPCS(PC_RELATIONSHIP_RPC)
 #undef PC_RELATIONSHIP_RPC
 
 GrpcInvitationClient::GrpcInvitationClient(std::shared_ptr<grpc::Channel> channel,

@@ -14,6 +14,27 @@
 
 namespace pc::relationship {
 
+// Every RPC once: X(method, request, response). Expanded for the declarations here and the
+// definitions in grpc_service.cc, which all authenticate and call the same-named domain method.
+#define PC_RELATIONSHIP_RPCS(X)                                                                 \
+  X(GetRelationship, v1::GetRelationshipRequest, v1::Relationship)                              \
+  X(ListRelationships, v1::ListRelationshipsRequest, v1::ListRelationshipsResponse)             \
+  X(ListPartners, v1::ListPartnersRequest, v1::ListRelationshipsResponse)                       \
+  X(GetCustomerRecord, v1::GetCustomerRecordRequest, v1::CustomerRecord)                        \
+  X(RevokeAdminPermission, v1::RevokeAdminPermissionRequest, v1::Relationship)                  \
+  X(ReassignAdminPermission, v1::ReassignAdminPermissionRequest,                                \
+    v1::ReassignAdminPermissionResponse)                                                        \
+  X(RequestAdminRestore, v1::RequestAdminRestoreRequest, v1::RequestAdminRestoreResponse)       \
+  X(ProvisionService, v1::ProvisionServiceRequest, common::CustomerService)                     \
+  X(ChangeService, v1::ChangeServiceRequest, common::CustomerService)                           \
+  X(CreateUser, v1::CreateUserRequest, v1::CustomerUser)                                        \
+  X(ListUsers, v1::ListUsersRequest, v1::ListUsersResponse)                                     \
+  X(OpenServiceRequest, v1::OpenServiceRequestRequest, common::ServiceRequest)                  \
+  X(AssignSupportContact, v1::AssignSupportContactRequest, v1::Relationship)                    \
+  X(RemoveRelationship, v1::RemoveRelationshipRequest, v1::Relationship)                        \
+  X(ListHistory, v1::ListHistoryRequest, v1::ListHistoryResponse)                               \
+  X(CheckAdminAccess, v1::CheckAdminAccessRequest, v1::CheckAdminAccessResponse)
+
 class RelationshipGrpcService final : public v1::RelationshipService::Service {
  public:
   RelationshipGrpcService(RelationshipDomain& domain, const pc::auth::Verifier& verifier,
@@ -22,24 +43,7 @@ class RelationshipGrpcService final : public v1::RelationshipService::Service {
 
 #define PC_RELATIONSHIP_RPC(Method, Req, Resp) \
   grpc::Status Method(grpc::ServerContext* ctx, const Req* req, Resp* resp) override;
-  PC_RELATIONSHIP_RPC(GetRelationship, v1::GetRelationshipRequest, v1::Relationship)
-  PC_RELATIONSHIP_RPC(ListRelationships, v1::ListRelationshipsRequest, v1::ListRelationshipsResponse)
-  PC_RELATIONSHIP_RPC(ListPartners, v1::ListPartnersRequest, v1::ListRelationshipsResponse)
-  PC_RELATIONSHIP_RPC(GetCustomerRecord, v1::GetCustomerRecordRequest, v1::CustomerRecord)
-  PC_RELATIONSHIP_RPC(RevokeAdminPermission, v1::RevokeAdminPermissionRequest, v1::Relationship)
-  PC_RELATIONSHIP_RPC(ReassignAdminPermission, v1::ReassignAdminPermissionRequest,
-                      v1::ReassignAdminPermissionResponse)
-  PC_RELATIONSHIP_RPC(RequestAdminRestore, v1::RequestAdminRestoreRequest,
-                      v1::RequestAdminRestoreResponse)
-  PC_RELATIONSHIP_RPC(ProvisionService, v1::ProvisionServiceRequest, common::CustomerService)
-  PC_RELATIONSHIP_RPC(ChangeService, v1::ChangeServiceRequest, common::CustomerService)
-  PC_RELATIONSHIP_RPC(CreateUser, v1::CreateUserRequest, v1::CustomerUser)
-  PC_RELATIONSHIP_RPC(ListUsers, v1::ListUsersRequest, v1::ListUsersResponse)
-  PC_RELATIONSHIP_RPC(OpenServiceRequest, v1::OpenServiceRequestRequest, common::ServiceRequest)
-  PC_RELATIONSHIP_RPC(AssignSupportContact, v1::AssignSupportContactRequest, v1::Relationship)
-  PC_RELATIONSHIP_RPC(RemoveRelationship, v1::RemoveRelationshipRequest, v1::Relationship)
-  PC_RELATIONSHIP_RPC(ListHistory, v1::ListHistoryRequest, v1::ListHistoryResponse)
-  PC_RELATIONSHIP_RPC(CheckAdminAccess, v1::CheckAdminAccessRequest, v1::CheckAdminAccessResponse)
+  PC_RELATIONSHIP_RPCS(PC_RELATIONSHIP_RPC)
 #undef PC_RELATIONSHIP_RPC
 
  private:

@@ -7,7 +7,9 @@
 #include "pc/common/status_macros.h"
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
+#include "pc/storage/inbox.h"
 #include "pc/storage/migrations.h"
+#include "pc/storage/proto_rows.h"
 #include "pc/storage/outbox.h"
 
 namespace pc::relationship {
@@ -15,6 +17,7 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 using pc::storage::Bytes;
+using pc::storage::ParseMessages;
 using pc::storage::Row;
 using pc::storage::Value;
 
@@ -97,41 +100,25 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
   return TimeUtil::TimestampToMicroseconds(t);
 }
 
-template <typename M>
-absl::StatusOr<M> Parse(const Row& row, const char* what) {
-  PC_ASSIGN_OR_RETURN(std::string data, row.GetBytes("data"));
-  M m;
-  if (!m.ParseFromString(data)) return absl::DataLossError(absl::StrCat("corrupt ", what, " row"));
-  return m;
-}
-
-template <typename M>
-absl::StatusOr<std::vector<M>> ParseAll(absl::StatusOr<std::vector<Row>> rows, const char* what) {
-  if (!rows.ok()) return rows.status();
-  std::vector<M> out;
-  out.reserve(rows->size());
-  for (const Row& row : *rows) {
-    PC_ASSIGN_OR_RETURN(M m, Parse<M>(row, what));
-    out.push_back(std::move(m));
-  }
-  return out;
-}
-
 std::string SortName(const v1::Relationship& r) {
   return absl::AsciiStrToLower(r.customer_profile().company_name());
 }
 
 }  // namespace
 
+absl::StatusOr<bool> StoreTx::FirstDelivery(const std::string& consumer_group,
+                                            const std::string& event_id) {
+  return pc::storage::Inbox::TryInsert(tx_, consumer_group, event_id);
+}
+
 absl::StatusOr<std::optional<v1::Relationship>> StoreTx::Get(const std::string& cloud,
                                                               const std::string& partner_id,
                                                               const std::string& customer_id) {
   PC_ASSIGN_OR_RETURN(std::vector<v1::Relationship> found,
-                      ParseAll<v1::Relationship>(
+                      ParseMessages<v1::Relationship>(
                           tx_.Query("SELECT data FROM relationships WHERE cloud = $1 AND "
                                     "partner_id = $2 AND customer_id = $3",
-                                    {cloud, partner_id, customer_id}),
-                          "relationship"));
+                                    {cloud, partner_id, customer_id})));
   if (found.empty()) return std::nullopt;
   return found.front();
 }
@@ -217,16 +204,15 @@ absl::StatusOr<std::vector<v1::Relationship>> StoreTx::List(const RelationshipQu
                     id_col, " ", cmp, " ", id, "))");
   }
   absl::StrAppend(&sql, " ORDER BY ", key_col, dir, ", ", id_col, dir, " LIMIT ", param(q.limit));
-  return ParseAll<v1::Relationship>(tx_.Query(sql, params), "relationship");
+  return ParseMessages<v1::Relationship>(tx_.Query(sql, params));
 }
 
 absl::StatusOr<std::vector<common::CustomerService>> StoreTx::ListServices(
     const std::string& cloud, const std::string& partner_id, const std::string& customer_id) {
-  return ParseAll<common::CustomerService>(
+  return ParseMessages<common::CustomerService>(
       tx_.Query("SELECT data FROM customer_services WHERE cloud = $1 AND partner_id = $2 AND "
                 "customer_id = $3 ORDER BY create_time, id",
-                {cloud, partner_id, customer_id}),
-      "service");
+                {cloud, partner_id, customer_id}));
 }
 
 absl::StatusOr<std::optional<ServiceRecord>> StoreTx::GetService(const std::string& cloud,
@@ -239,7 +225,9 @@ absl::StatusOr<std::optional<ServiceRecord>> StoreTx::GetService(const std::stri
   ServiceRecord out;
   PC_ASSIGN_OR_RETURN(out.partner_id, rows[0].GetText("partner_id"));
   PC_ASSIGN_OR_RETURN(out.customer_id, rows[0].GetText("customer_id"));
-  PC_ASSIGN_OR_RETURN(out.service, Parse<common::CustomerService>(rows[0], "service"));
+  PC_ASSIGN_OR_RETURN(std::vector<common::CustomerService> service,
+                      ParseMessages<common::CustomerService>(rows));
+  out.service = std::move(service.front());
   return out;
 }
 
@@ -292,11 +280,10 @@ absl::StatusOr<std::vector<v1::CustomerUser>> StoreTx::ListUsers(const std::stri
                                                                  const std::string& customer_id,
                                                                  const std::string& after_id,
                                                                  int limit) {
-  return ParseAll<v1::CustomerUser>(
+  return ParseMessages<v1::CustomerUser>(
       tx_.Query("SELECT data FROM customer_users WHERE cloud = $1 AND customer_id = $2 AND "
                 "id > $3 ORDER BY id LIMIT $4",
-                {cloud, customer_id, after_id, limit}),
-      "user");
+                {cloud, customer_id, after_id, limit}));
 }
 
 absl::Status StoreTx::InsertServiceRequest(const std::string& cloud,
@@ -314,11 +301,10 @@ absl::Status StoreTx::InsertServiceRequest(const std::string& cloud,
 absl::StatusOr<std::vector<common::ServiceRequest>> StoreTx::ListServiceRequests(
     const std::string& cloud, const std::string& partner_id, const std::string& customer_id,
     int limit) {
-  return ParseAll<common::ServiceRequest>(
+  return ParseMessages<common::ServiceRequest>(
       tx_.Query("SELECT data FROM service_requests WHERE cloud = $1 AND partner_id = $2 AND "
                 "customer_id = $3 ORDER BY create_time DESC, id DESC LIMIT $4",
-                {cloud, partner_id, customer_id, limit}),
-      "service request");
+                {cloud, partner_id, customer_id, limit}));
 }
 
 absl::Status StoreTx::AppendHistory(const std::string& cloud, const std::string& partner_id,
@@ -334,17 +320,15 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> StoreTx::ListHistory(
     const std::string& cloud, const std::string& partner_id, const std::string& customer_id,
     int64_t after_sequence, int limit, bool newest_first) {
   if (newest_first) {
-    return ParseAll<v1::HistoryEntry>(
+    return ParseMessages<v1::HistoryEntry>(
         tx_.Query("SELECT data FROM relationship_history WHERE cloud = $1 AND partner_id = $2 "
                   "AND customer_id = $3 ORDER BY sequence DESC LIMIT $4",
-                  {cloud, partner_id, customer_id, limit}),
-        "history");
+                  {cloud, partner_id, customer_id, limit}));
   }
-  return ParseAll<v1::HistoryEntry>(
+  return ParseMessages<v1::HistoryEntry>(
       tx_.Query("SELECT data FROM relationship_history WHERE cloud = $1 AND partner_id = $2 AND "
                 "customer_id = $3 AND sequence > $4 ORDER BY sequence LIMIT $5",
-                {cloud, partner_id, customer_id, after_sequence, limit}),
-      "history");
+                {cloud, partner_id, customer_id, after_sequence, limit}));
 }
 
 absl::StatusOr<std::optional<RequestRecord>> StoreTx::GetRequest(const std::string& tenant_id,

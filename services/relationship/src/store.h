@@ -114,7 +114,8 @@ class StoreTx {
   // Appends `event` to the outbox (published after commit, keyed partner:customer).
   absl::Status Emit(const partnercenter::events::v1::EventEnvelope& event);
 
-  pc::storage::Transaction& raw() { return tx_; }
+  // Records (consumer group, event id) in this transaction's inbox: true the first time.
+  absl::StatusOr<bool> FirstDelivery(const std::string& consumer_group, const std::string& event_id);
 
  private:
   pc::storage::Transaction& tx_;

@@ -165,15 +165,9 @@ class RelationshipFixture : public ::testing::Test {
 
   // The outbox, decoded, in publication order.
   std::vector<partnercenter::events::v1::EventEnvelope> Events() {
-    std::vector<partnercenter::events::v1::EventEnvelope> out;
-    auto payloads = pc::storage::OutboxPayloads(*db_);
-    EXPECT_OK(payloads.status());
-    for (const std::string& bytes : payloads.value_or(std::vector<std::string>{})) {
-      auto e = pc::events::Decode(bytes);
-      EXPECT_OK(e.status());
-      if (e.ok()) out.push_back(*e);
-    }
-    return out;
+    auto events = pc::storage::OutboxEvents(*db_);
+    EXPECT_OK(events.status());
+    return events.value_or(std::vector<partnercenter::events::v1::EventEnvelope>{});
   }
 
   std::vector<std::string> EventTypes() {

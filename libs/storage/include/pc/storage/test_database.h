@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "partnercenter/events/v1/events.pb.h"
 #include "pc/storage/database.h"
 
 namespace pc::testing {
@@ -57,5 +58,7 @@ class TestDatabase {
 absl::StatusOr<int64_t> QueryInt64(Database& db, const std::string& sql);
 // The outbox's payloads (serialized EventEnvelopes), in publication order.
 absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db);
+// The same, decoded (pc::events::Decode); the first undecodable payload is an error.
+absl::StatusOr<std::vector<partnercenter::events::v1::EventEnvelope>> OutboxEvents(Database& db);
 
 }  // namespace pc::storage
