@@ -9,7 +9,7 @@ common_flags=(--kafka_brokers="$BROKERS" --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log
 
 start_service invitation "$BUILD_DIR/services/invitation/pc-invitation" "${common_flags[@]}" \
   --database_url="sqlite://$STATE/data/invitation.db" \
-  --portal_base_url="${PC_PORTAL_BASE_URL:-http://localhost:8080}" \
+  --portal_base_url="${PC_PORTAL_BASE_URL:-http://localhost:${PC_PORTAL_PORT:-8080}}" \
   --relationship_address=127.0.0.1:50052
 
 start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "${common_flags[@]}" \
@@ -18,6 +18,13 @@ start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "$
 
 start_service notification "$BUILD_DIR/services/notification/pc-notification" "${common_flags[@]}" \
   --database_url="sqlite://$STATE/data/notification.db"
+
+PORTAL_PORT=${PC_PORTAL_PORT:-8080}
+start_service portal "$BUILD_DIR/services/portal/pc-portal" \
+  --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text --http_port="$PORTAL_PORT" \
+  --dev_sign_in --insecure_cookies \
+  --invitation_address=127.0.0.1:50051 --relationship_address=127.0.0.1:50052 \
+  --notification_address=127.0.0.1:50053
 
 # wait_ready NAME ADMIN_PORT — until /readyz answers 200 (bounded), or the process died.
 wait_ready() {
@@ -32,9 +39,18 @@ wait_ready() {
 [ -x "$BUILD_DIR/services/invitation/pc-invitation" ] && wait_ready invitation 51051
 [ -x "$BUILD_DIR/services/relationship/pc-relationship" ] && wait_ready relationship 51052
 [ -x "$BUILD_DIR/services/notification/pc-notification" ] && wait_ready notification 51053
+[ -x "$BUILD_DIR/services/portal/pc-portal" ] && wait_ready portal 51080
 
 print_service_help() {
   cat <<MSG
+
+  Portal:                http://localhost:$PORTAL_PORT/   (metrics http://127.0.0.1:51080/metrics)
+    Sign in as a partner:         tenant partner-1,  role "Partner admin"
+    …in another browser profile (or a private window) as the customer:
+                                  tenant customer-1, role "Customer admin"
+    Then: New invitation → copy the link → open it as the customer → Accept; the partner's
+    Customers page shows the customer without a reload. Revoke admin on the customer's
+    Partners page and watch the partner's row change live.
 
   Invitation service:    127.0.0.1:50051 (gRPC, reflection on), metrics http://127.0.0.1:51051/metrics
   Relationship service:  127.0.0.1:50052 (gRPC, reflection on), metrics http://127.0.0.1:51052/metrics

@@ -293,7 +293,8 @@ template <typename Change>
 absl::Status NotificationDomain::Watch(
     Feed feed, const std::string& owner, std::optional<int64_t> resume,
     const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
-    const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled) {
+    const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
+    const std::function<void()>& opened) {
   int64_t cursor = 0;
   std::vector<Change> first;
   PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
@@ -315,6 +316,7 @@ absl::Status NotificationDomain::Watch(
     end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
     return absl::OkStatus();
   }));
+  if (opened) opened();
   for (const Change& c : first) {
     if (!send(c)) return absl::CancelledError("the watcher went away");
   }
@@ -324,7 +326,7 @@ absl::Status NotificationDomain::Watch(
 absl::Status NotificationDomain::WatchCustomers(
     const CallContext& call, const v1::WatchCustomersRequest& req,
     const std::function<bool(const v1::CustomerChange&)>& send,
-    const std::function<bool()>& cancelled) {
+    const std::function<bool()>& cancelled, const std::function<void()>& opened) {
   PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
   return Watch<v1::CustomerChange>(
       Feed::kPartner, partner,
@@ -350,13 +352,14 @@ absl::Status NotificationDomain::WatchCustomers(
         }
         return absl::OkStatus();
       },
-      send, cancelled);
+      send, cancelled, opened);
 }
 
 absl::Status NotificationDomain::WatchPartners(const CallContext& call,
                                                const v1::WatchPartnersRequest& req,
                                                const std::function<bool(const v1::PartnerChange&)>& send,
-                                               const std::function<bool()>& cancelled) {
+                                               const std::function<bool()>& cancelled,
+                                               const std::function<void()>& opened) {
   PC_ASSIGN_OR_RETURN(std::string customer, CustomerOf(call, req.customer_id()));
   return Watch<v1::PartnerChange>(
       Feed::kCustomer, customer,
@@ -374,7 +377,7 @@ absl::Status NotificationDomain::WatchPartners(const CallContext& call,
         }
         return absl::OkStatus();
       },
-      send, cancelled);
+      send, cancelled, opened);
 }
 
 }  // namespace pc::notification

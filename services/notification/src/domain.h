@@ -70,13 +70,17 @@ class NotificationDomain {
   absl::StatusOr<v1::PartnersPage> GetPartnersPage(const CallContext& call,
                                                    const v1::GetPartnersPageRequest& req);
   // Streams until `send` returns false or `cancelled()` (CANCELLED), shutdown (UNAVAILABLE),
-  // or the watcher fell behind (RESOURCE_EXHAUSTED).
+  // or the watcher fell behind (RESOURCE_EXHAUSTED). `opened` (if set) runs once the request
+  // was accepted (authorized, valid resume point), before the first change: the adapter
+  // sends initial metadata then, so a client knows its watch is live before any change.
   absl::Status WatchCustomers(const CallContext& call, const v1::WatchCustomersRequest& req,
                               const std::function<bool(const v1::CustomerChange&)>& send,
-                              const std::function<bool()>& cancelled);
+                              const std::function<bool()>& cancelled,
+                              const std::function<void()>& opened = nullptr);
   absl::Status WatchPartners(const CallContext& call, const v1::WatchPartnersRequest& req,
                              const std::function<bool(const v1::PartnerChange&)>& send,
-                             const std::function<bool()>& cancelled);
+                             const std::function<bool()>& cancelled,
+                             const std::function<void()>& opened = nullptr);
 
  private:
   absl::StatusOr<std::string> PartnerOf(const CallContext& call, const std::string& requested);
@@ -92,7 +96,8 @@ class NotificationDomain {
   absl::Status Watch(
       Feed feed, const std::string& owner, std::optional<int64_t> resume,
       const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
-      const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled);
+      const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
+      const std::function<void()>& opened);
   template <typename Change>
   absl::Status Tail(Feed feed, const std::string& owner, int64_t cursor,
                     const std::function<bool(const Change&)>& send,

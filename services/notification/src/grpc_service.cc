@@ -33,6 +33,15 @@ grpc::Status NotificationGrpcService::GetPartnersPage(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+namespace {
+// Tells the client its watch was accepted (metadata `pc-watch: open`) before any change.
+template <typename Writer>
+void Opened(grpc::ServerContext* ctx, Writer* writer) {
+  ctx->AddInitialMetadata("pc-watch", "open");
+  writer->SendInitialMetadata();
+}
+}  // namespace
+
 grpc::Status NotificationGrpcService::WatchCustomers(grpc::ServerContext* ctx,
                                                      const v1::WatchCustomersRequest* req,
                                                      grpc::ServerWriter<v1::CustomerChange>* writer) {
@@ -40,7 +49,7 @@ grpc::Status NotificationGrpcService::WatchCustomers(grpc::ServerContext* ctx,
   if (!call.ok()) return pc::ToGrpcStatus(call.status());
   return pc::ToGrpcStatus(domain_.WatchCustomers(
       *call, *req, [writer](const v1::CustomerChange& c) { return writer->Write(c); },
-      [ctx] { return ctx->IsCancelled(); }));
+      [ctx] { return ctx->IsCancelled(); }, [ctx, writer] { Opened(ctx, writer); }));
 }
 
 grpc::Status NotificationGrpcService::WatchPartners(grpc::ServerContext* ctx,
@@ -50,7 +59,7 @@ grpc::Status NotificationGrpcService::WatchPartners(grpc::ServerContext* ctx,
   if (!call.ok()) return pc::ToGrpcStatus(call.status());
   return pc::ToGrpcStatus(domain_.WatchPartners(
       *call, *req, [writer](const v1::PartnerChange& c) { return writer->Write(c); },
-      [ctx] { return ctx->IsCancelled(); }));
+      [ctx] { return ctx->IsCancelled(); }, [ctx, writer] { Opened(ctx, writer); }));
 }
 
 }  // namespace pc::notification

@@ -1,7 +1,7 @@
-# For tools/dev/deps.d/ once the browser tier has tests (issue #7); sourced there by
-# tools/dev/deps.sh (cwd = repo root, $SUDO set). Installs the browser tier (tests/browser, ctest -L browser) — Debian's
-# chromium (no browser download) and the pinned playwright-core from tests/browser/package-lock.json.
-# Fast when already present: dpkg-query + a node_modules version check, no network.
+# Sourced by tools/dev/deps.sh (cwd = repo root, $SUDO set): the browser tier (tests/browser,
+# ctest -L browser) — Debian's chromium (no browser download) and the pinned playwright-core
+# from tests/browser/package-lock.json. Fast when already present: dpkg-query + a
+# node_modules version check, no network.
 if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
   echo "deps: installing chromium"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,145 @@
+// The system the browser tests drive: the three services and the portal as real processes
+// on free loopback ports, on SQLite in a temp dir, against the real Kafka broker of the
+// `kafka` CTest fixture; and Debian's chromium through playwright-core. Every missing piece
+// fails the test (nothing is skipped).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+export function requiredEnv(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through ctest (ctest -L browser)`);
+  return v;
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Polls `url` until it answers 200: readiness of a process we started, bounded.
+async function waitReady(url, proc, name, log) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}); log:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} not ready at ${url}; log:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+}
+
+export class System {
+  constructor() {
+    this.brokers = requiredEnv('PC_TEST_KAFKA_BROKERS');
+    this.bin = requiredEnv('PC_BINARY_DIR');
+    this.src = requiredEnv('PC_SOURCE_DIR');
+    this.infra = requiredEnv('PC_TEST_INFRA_DIR');
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pc-browser-'));
+    this.run = crypto.randomBytes(4).toString('hex');  // unique tenants and consumer groups
+    this.procs = {};
+    this.artifacts = path.join(this.bin, 'test-artifacts', 'browser');
+    fs.mkdirSync(this.artifacts, { recursive: true });
+  }
+
+  async start() {
+    execFileSync(path.join(this.src, 'deploy/local/kafka/kafka.sh'), ['create-topics', 'global'], {
+      env: { ...process.env, PC_KAFKA_DIR: path.join(this.infra, 'kafka'),
+             PC_KAFKA_PORT: this.brokers.split(':').pop() },
+      stdio: 'pipe',
+    });
+    this.keys = path.join(this.dir, 'jwt');
+    execFileSync(this.pcctlPath(), ['dev-keys', `--jwt_keys_dir=${this.keys}`], { stdio: 'pipe' });
+    this.ports = {};
+    for (const name of ['invitation', 'relationship', 'notification', 'portal']) {
+      this.ports[name] = { grpc: await freePort(), admin: await freePort() };
+    }
+    this.portalPort = await freePort();
+    this.baseURL = `http://127.0.0.1:${this.portalPort}`;
+    const addr = (n) => `127.0.0.1:${this.ports[n].grpc}`;
+    const common = [`--kafka_brokers=${this.brokers}`, `--jwt_keys_dir=${this.keys}`, '--log_format=text'];
+    this.args = {
+      invitation: [...common, `--database_url=sqlite://${this.dir}/invitation.db`,
+        `--portal_base_url=${this.baseURL}`, `--relationship_address=${addr('relationship')}`],
+      relationship: [...common, `--database_url=sqlite://${this.dir}/relationship.db`,
+        `--invitation_address=${addr('invitation')}`, `--consumer_group=browser-${this.run}-relationship`],
+      notification: [...common, `--database_url=sqlite://${this.dir}/notification.db`,
+        `--consumer_group=browser-${this.run}-notification`, '--watch_poll_interval=50ms'],
+      portal: [`--jwt_keys_dir=${this.keys}`, '--log_format=text', '--dev_sign_in', '--insecure_cookies',
+        `--http_port=${this.portalPort}`, `--invitation_address=${addr('invitation')}`,
+        `--relationship_address=${addr('relationship')}`, `--notification_address=${addr('notification')}`],
+    };
+    await Promise.all(['invitation', 'relationship', 'notification'].map((n) => this.startProcess(n)));
+    await this.startProcess('portal');
+    this.browser = await chromium.launch({
+      executablePath: process.env.PC_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }
+
+  pcctlPath() { return path.join(this.bin, 'tools/pcctl/pcctl'); }
+
+  async startProcess(name) {
+    const p = this.ports[name];
+    const log = path.join(this.dir, `${name}.log`);
+    const out = fs.openSync(log, 'a');
+    const proc = spawn(path.join(this.bin, 'services', name, `pc-${name}`),
+      [...this.args[name], `--grpc_port=${p.grpc}`, `--admin_port=${p.admin}`],
+      { stdio: ['ignore', out, out] });
+    this.procs[name] = proc;
+    await waitReady(`http://127.0.0.1:${p.admin}/readyz`, proc, name, log);
+  }
+
+  async stopProcess(name) {
+    const proc = this.procs[name];
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+
+  log(name) { return fs.readFileSync(path.join(this.dir, `${name}.log`), 'utf8'); }
+
+  // pcctl as a tenant (dev token), against this system's services; returns parsed JSON.
+  pcctl(args) {
+    const out = execFileSync(this.pcctlPath(), [...args,
+      `--jwt_keys_dir=${this.keys}`,
+      `--invitation_addr=127.0.0.1:${this.ports.invitation.grpc}`,
+      `--relationship_addr=127.0.0.1:${this.ports.relationship.grpc}`,
+      `--notification_addr=127.0.0.1:${this.ports.notification.grpc}`], { encoding: 'utf8' });
+    return out.trim() ? JSON.parse(out) : {};
+  }
+
+  async newContext() {
+    const ctx = await this.browser.newContext({ baseURL: this.baseURL });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: this.baseURL });
+    return ctx;
+  }
+
+  async stop() {
+    if (this.browser) await this.browser.close();
+    for (const name of ['portal', 'notification', 'relationship', 'invitation']) await this.stopProcess(name);
+  }
+}
+
+// Dev sign-in through the form, as a person would.
+export async function signIn(page, tenant, role, name) {
+  if (!page.url().includes('/signin')) await page.goto('/signin');
+  await page.fill('input[name=tenant]', tenant);
+  await page.fill('input[name=name]', name);
+  await page.selectOption('select[name=role]', role);
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/signin"] button[type=submit]')]);
+}
