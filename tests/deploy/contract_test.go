@@ -130,6 +130,19 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 			case k == "PC_ADMIN_PORT":
 				l.env["MANIFEST_ADMIN_PORT"] = v
 				v = strconv.Itoa(l.adminPort)
+			case k == "PC_HTTP_PORT":
+				l.env["MANIFEST_HTTP_PORT"] = v
+				v = strconv.Itoa(freePort(t))
+			case strings.HasSuffix(k, "_FILE") && v != "":
+				// A file from a mounted Secret (e.g. the portal's CSRF key): here, a temp file.
+				if !mounts[filepath.Dir(v)] {
+					t.Errorf("%s: %s=%s is not in a mounted volume", name, k, v)
+				}
+				f := filepath.Join(tmp, name+"-"+strings.ToLower(k))
+				if err := os.WriteFile(f, []byte("contract-test-secret-0123456789abcdef"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				v = f
 			case strings.HasSuffix(k, "_ADDRESS") && v != "":
 				host := v[:strings.Index(v, ":")]
 				p, ok := ports[host]
@@ -244,6 +257,9 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 			strconv.Itoa(int(named["admin"])) != l.env["MANIFEST_ADMIN_PORT"] {
 			t.Errorf("%s: container ports %v differ from PC_GRPC_PORT/PC_ADMIN_PORT", o.Name, named)
 		}
+		if httpPort, ok := l.env["MANIFEST_HTTP_PORT"]; ok && strconv.Itoa(int(named["http"])) != httpPort {
+			t.Errorf("%s: container port http %d differs from PC_HTTP_PORT %s", o.Name, named["http"], httpPort)
+		}
 		for _, probe := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
 			if probe.GRPC == nil || probe.GRPC.Port != named["grpc"] {
 				t.Errorf("%s: a probe does not use the gRPC port %d", o.Name, named["grpc"])
@@ -257,8 +273,8 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 			t.Errorf("%s: %v (log: %s)", l.name, err, filepath.Join(tmp, l.name+".log"))
 		}
 	}
-	if len(launches) != 3 {
-		t.Errorf("%d Deployments started, want 3", len(launches))
+	if len(launches) != 4 {
+		t.Errorf("%d Deployments started, want 4 (invitation, relationship, notification, portal)", len(launches))
 	}
 }
 
