@@ -258,4 +258,32 @@ describe('portal in Chromium', () => {
     await page.waitForSelector('.notice');
     assert.equal(await page.locator('td:has-text("Office E3")').count(), 1);
   });
+
+  it('a backend that is down: the affected parts say so, the rest keeps working, and it recovers live', async () => {
+    await feedIsLive(customersPage);
+    await sys.stopProcess('notification');
+    try {
+      await customersPage.waitForSelector('#feed-state[data-state="backend-down"]', LIVE);
+      const fresh = await partnerCtx.newPage();
+      const resp = await fresh.goto('/customers');
+      assert.equal(resp.status(), 503);
+      assert.match(await fresh.locator('.error').innerText(), /notification service is not reachable right now/);
+      assert.equal(await fresh.locator('nav a[href="/invitations"]').count(), 1);
+      // Pages served by the other services are unaffected.
+      const invitations = await fresh.goto('/invitations');
+      assert.equal(invitations.status(), 200);
+      assert.ok(await fresh.locator('#invitation-list tr').count() > 1);
+      const record = await fresh.goto(`/customers/${customer}`);
+      assert.equal(record.status(), 200);
+    } finally {
+      await sys.startProcess('notification');
+    }
+    await feedIsLive(customersPage);
+    sys.pcctl(['revoke', `--as=${customer}`, `--partner=${partner}`, '--reason=back online']);
+    await customersPage.waitForSelector(
+      `#c-${customer} td.admin:has-text("Admin revoked — support responsibility retained")`, LIVE);
+    const received = await customersPage.evaluate(() => window.pcFeed.received);
+    assert.equal(new Set(received).size, received.length, `duplicates in ${received}`);
+    assert.equal(await customersPage.evaluate(() => window.__notReloaded), 'yes');
+  });
 });
