@@ -259,6 +259,29 @@ describe('portal in Chromium', () => {
     assert.equal(await page.locator('td:has-text("Office E3")').count(), 1);
   });
 
+  it('removal: refused while a service is active, then the customer leaves the Customers page live', async () => {
+    const victim = `c4-${sys.run}`;  // the XSS probe's customer: admin granted, no services
+    await feedIsLive(customersPage);
+    await customersPage.waitForSelector(`#c-${victim}`, LIVE);
+    const page = await partnerCtx.newPage();
+    await page.goto(`/customers/${victim}`);
+    await page.fill('#provision input[name=offer_id]', 'office-e1');
+    await page.fill('#provision input[name=display_name]', 'Office E1');
+    await page.click('#provision button[type=submit]');
+    await page.waitForSelector('.notice');
+    const remove = page.locator('button:has-text("Remove relationship")');
+    assert.equal(await remove.isDisabled(), true);
+    assert.match(await remove.getAttribute('title'), /ACTIVE_SERVICES_EXIST/);
+    await page.click('button:has-text("Cancel service")');
+    await page.waitForSelector('.notice:has-text("Service canceled.")');
+    assert.equal(await remove.isDisabled(), false);
+    await page.fill('input[name=reason][required]', 'contract ended');
+    await remove.click();
+    await page.waitForURL(/\/customers$/);
+    await customersPage.waitForSelector(`#c-${victim}`, { state: 'detached', ...LIVE });
+    assert.equal(await customersPage.evaluate(() => window.__notReloaded), 'yes');
+  });
+
   it('a backend that is down: the affected parts say so, the rest keeps working, and it recovers live', async () => {
     await feedIsLive(customersPage);
     await sys.stopProcess('notification');

@@ -28,9 +28,15 @@ start_service portal "$BUILD_DIR/services/portal/pc-portal" \
 
 # wait_ready NAME ADMIN_PORT — until /readyz answers 200 (bounded), or the process died.
 wait_ready() {
-  local name=$1 port=$2
+  local name=$1 port=$2 pid="" i
+  for i in "${!names[@]}"; do [ "${names[$i]}" = "$name" ] && pid=${pids[$i]}; done
   for _ in $(seq 1 150); do
     if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "run: $name exited during start-up (a port in use?); last lines of $STATE/logs/$name.log:" >&2
+      tail -n 3 "$STATE/logs/$name.log" | cut -c1-300 >&2
+      return 1
+    fi
     sleep 0.2
   done
   echo "run: $name did not become ready; see $STATE/logs/$name.log" >&2

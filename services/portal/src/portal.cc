@@ -305,7 +305,7 @@ HttpResponse Portal::Route(const HttpRequest& request, const std::optional<User>
     }
     if (p == "/invitations" && get) return InvitationsPage(request, *user, "");
     if (p == "/invitations" && post) return CreateInvitation(request, *user);
-    if (p == "/invitations/new" && get) return NewInvitationPage(*user, "");
+    if (p == "/invitations/new" && get) return NewInvitationPage(request, *user, "");
     if (parts.size() == 3 && parts[0] == "invitations" && post) {
       return InvitationAction(request, *user, parts[1], parts[2]);
     }
@@ -637,7 +637,17 @@ HttpResponse Portal::CustomerRecordPage(const HttpRequest& request, const User& 
         "\"><input type=\"hidden\" name=\"version\" value=\"", s.version(),
         "\"><input type=\"number\" name=\"licenses\" min=\"1\" max=\"100000\" value=\"",
         s.license_quantity(), "\" aria-label=\"Licenses\"", disabled(manage_blocked),
-        "><button type=\"submit\"", disabled(manage_blocked), ">Save</button></form></td></tr>");
+        "><button type=\"submit\"", disabled(manage_blocked), ">Save</button></form>",
+        s.state() == cv1::SERVICE_STATE_CANCELED
+            ? std::string()
+            : absl::StrCat(" <form method=\"post\" action=\"/customers/", id,
+                           "/change-service\" class=\"inline\">", FormGuard(user),
+                           "<input type=\"hidden\" name=\"service_id\" value=\"", E(s.id()),
+                           "\"><input type=\"hidden\" name=\"version\" value=\"", s.version(),
+                           "\"><input type=\"hidden\" name=\"action\" value=\"cancel\">"
+                           "<button type=\"submit\" class=\"danger\"",
+                           disabled(manage_blocked), ">Cancel service</button></form>"),
+        "</td></tr>");
   }
   absl::StrAppend(
       &b, "</tbody></table><form method=\"post\" action=\"/customers/", id,
@@ -779,12 +789,18 @@ HttpResponse Portal::CustomerAction(const HttpRequest& request, const User& user
     req.set_partner_id(partner);
     req.set_customer_id(customer_id);
     req.set_service_id(Field(request, "service_id"));
-    req.set_action(rv1::SERVICE_CHANGE_ACTION_SET_LICENSES);
-    req.set_license_quantity(static_cast<int32_t>(std::clamp<int64_t>(int_field("licenses"), -1, 1 << 30)));
+    if (Field(request, "action") == "cancel") {
+      req.set_action(rv1::SERVICE_CHANGE_ACTION_CANCEL);
+      notice = "Service canceled.";
+    } else {
+      req.set_action(rv1::SERVICE_CHANGE_ACTION_SET_LICENSES);
+      req.set_license_quantity(
+          static_cast<int32_t>(std::clamp<int64_t>(int_field("licenses"), -1, 1 << 30)));
+      notice = "Licenses changed.";
+    }
     req.set_version(std::max<int64_t>(int_field("version"), 0));
     cv1::CustomerService resp;
     status = Call(*backends_.relationship, &Stub::ChangeService, user, request, req, &resp);
-    notice = "Licenses changed.";
   } else if (action == "create-user") {
     rv1::CreateUserRequest req;
     req.set_request_id(request_id);
@@ -856,27 +872,48 @@ HttpResponse Portal::CustomerAction(const HttpRequest& request, const User& user
   return Redirect("/customers/" + UrlEncode(customer_id) + "?notice=" + UrlEncode(notice));
 }
 
-HttpResponse Portal::NewInvitationPage(const User& user, const std::string& error) {
+HttpResponse Portal::NewInvitationPage(const HttpRequest& request, const User& user,
+                                       const std::string& error) {
+  // After a refusal the form comes back with what the user entered.
+  const bool again = !error.empty();
+  const auto value = [&](const std::string& name) { return E(Field(request, name)); };
+  const std::string partner_name =
+      again ? Field(request, "partner_name")
+            : user.claims.display_name.value_or(user.claims.tenant_id);
+  const bool admin = !again || Field(request, "admin") == "1";
+  const bool pt = Field(request, "locale") == "pt-BR";
   std::string b = ErrorBox(error);
+  if (error.find("PENDING_INVITATION_EXISTS") != std::string::npos) {
+    b += "<p>Resend or cancel it on the <a href=\"/invitations?state=PENDING\">Invitations</a> "
+         "page.</p>";
+  }
   absl::StrAppend(
       &b,
       "<form method=\"post\" action=\"/invitations\" class=\"card\" id=\"new-invitation\">",
-      FormGuard(user),
-      "<label><input type=\"checkbox\" name=\"admin\" value=\"1\" checked> Include admin "
-      "permission (lets you manage the customer's services, users and licenses)</label>"
-      "<label>Indirect reseller id (two-tier, optional) <input name=\"indirect_reseller\" "
-      "maxlength=\"64\"></label><label>Customer (optional): email domain <input "
-      "name=\"domain\" placeholder=\"contoso.com\" maxlength=\"253\"></label><label>…or "
-      "customer tenant id <input name=\"customer_tenant\" maxlength=\"64\"></label><label>"
-      "Your company name as the customer will see it <input name=\"partner_name\" "
-      "maxlength=\"200\" value=\"",
-      E(user.claims.display_name.value_or(user.claims.tenant_id)),
+      FormGuard(user), "<label><input type=\"checkbox\" name=\"admin\" value=\"1\"",
+      admin ? " checked" : "",
+      "> Include admin permission (lets you manage the customer's services, users and "
+      "licenses)</label><label>Indirect reseller id (two-tier, optional) <input "
+      "name=\"indirect_reseller\" maxlength=\"64\" value=\"",
+      value("indirect_reseller"),
+      "\"></label><label>Customer (optional): email domain <input name=\"domain\" "
+      "placeholder=\"contoso.com\" maxlength=\"253\" value=\"",
+      value("domain"),
+      "\"></label><label>…or customer tenant id <input name=\"customer_tenant\" "
+      "maxlength=\"64\" value=\"",
+      value("customer_tenant"),
+      "\"></label><label>Your company name as the customer will see it <input "
+      "name=\"partner_name\" maxlength=\"200\" value=\"",
+      E(partner_name),
       "\"></label><label>Message (optional) <textarea name=\"message\" rows=\"3\" "
-      "maxlength=\"1000\"></textarea></label><label>Language <select name=\"locale\"><option "
-      "value=\"en\">English</option><option value=\"pt-BR\">Português "
-      "(Brasil)</option></select></label><button type=\"submit\">Create draft "
+      "maxlength=\"1000\">",
+      value("message"),
+      "</textarea></label><label>Language <select name=\"locale\"><option "
+      "value=\"en\">English</option><option value=\"pt-BR\"",
+      pt ? " selected" : "",
+      ">Português (Brasil)</option></select></label><button type=\"submit\">Create draft "
       "email</button></form>");
-  return Page(user, "Request a reseller relationship", b, error.empty() ? 200 : 400);
+  return Page(user, "Request a reseller relationship", b, again ? 400 : 200);
 }
 
 HttpResponse Portal::CreateInvitation(const HttpRequest& request, const User& user) {
@@ -897,7 +934,7 @@ HttpResponse Portal::CreateInvitation(const HttpRequest& request, const User& us
   absl::Status status =
       Call(*backends_.invitation, &iv1::InvitationService::StubInterface::CreateInvitation, user,
            request, req, &resp);
-  if (!status.ok()) return NewInvitationPage(user, Explain(status, "invitation service"));
+  if (!status.ok()) return NewInvitationPage(request, user, Explain(status, "invitation service"));
   return Page(user, "Invitation created",
               absl::StrCat(Notice("The invitation is pending. Send the customer this email; "
                                   "the link works once, for the customer it names."),

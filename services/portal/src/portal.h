@@ -106,7 +106,8 @@ class Portal {
                               const std::string& customer_id, const std::string& action);
   HttpResponse InvitationsPage(const HttpRequest& request, const User& user,
                                const std::string& error);
-  HttpResponse NewInvitationPage(const User& user, const std::string& error);
+  HttpResponse NewInvitationPage(const HttpRequest& request, const User& user,
+                                 const std::string& error);
   HttpResponse CreateInvitation(const HttpRequest& request, const User& user);
   HttpResponse InvitationAction(const HttpRequest& request, const User& user,
                                 const std::string& id, const std::string& action);

@@ -236,6 +236,27 @@ TEST_F(PortalTest, AServiceRefusalIsShownWithItsReasonOnTheSamePage) {
   EXPECT_THAT(r.body, Not(HasSubstr("disabled>Open service request")));
 }
 
+TEST_F(PortalTest, ARefusedInvitationKeepsWhatWasEnteredEscapedAndSaysWhatToDo) {
+  iv1::CreateInvitationRequest asked;
+  EXPECT_CALL(*invitation_, CreateInvitation(_, _, _))
+      .WillOnce(DoAll(SaveArg<1>(&asked),
+                      Return(pc::ToGrpcStatus(pc::WithReason(
+                          absl::AlreadyExistsError("a pending invitation for this customer already exists"),
+                          "PENDING_INVITATION_EXISTS")))));
+  HttpResponse r = portal_->Handle(Post("/invitations", Token("p1", "partner_admin"),
+                                        {{"domain", "contoso.com"}, {"message", "<b>hi</b>"},
+                                         {"locale", "pt-BR"}, {"partner_name", "Fabrikam"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(asked.customer_hint().email_domain(), "contoso.com");
+  EXPECT_FALSE(asked.include_admin_permission());  // the box was not ticked
+  EXPECT_THAT(r.body, HasSubstr("already exists (PENDING_INVITATION_EXISTS)"));
+  EXPECT_THAT(r.body, HasSubstr("href=\"/invitations?state=PENDING\""));
+  EXPECT_THAT(r.body, HasSubstr("value=\"contoso.com\""));
+  EXPECT_THAT(r.body, HasSubstr("&lt;b&gt;hi&lt;/b&gt;</textarea>"));
+  EXPECT_THAT(r.body, HasSubstr("value=\"pt-BR\" selected"));
+  EXPECT_THAT(r.body, Not(HasSubstr("name=\"admin\" value=\"1\" checked")));
+}
+
 TEST_F(PortalTest, EveryUnusableLinkShowsTheSameGenericPage) {
   const std::string admin = Token("customer-1", "customer_admin");
   std::vector<std::string> bodies;
