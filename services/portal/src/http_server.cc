@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -70,6 +71,7 @@ struct HttpServer::Impl {
   std::atomic<bool> stopped{false};
   mutable std::mutex mu;
   std::map<const SseStream*, std::weak_ptr<SseStream>> streams;  // guarded by mu
+  std::condition_variable streams_gone;
 };
 
 // One Server-Sent Events response: frames queue here and are written in order on the
@@ -331,6 +333,7 @@ void HttpServer::Impl::Track(const std::shared_ptr<SseStream>& s) {
 void HttpServer::Impl::Forget(const SseStream* s) {
   std::lock_guard<std::mutex> lock(mu);
   streams.erase(s);
+  if (streams.empty()) streams_gone.notify_all();
 }
 
 HttpServer::HttpServer(Options options, Portal& portal, FeedHub& hub)
@@ -387,6 +390,12 @@ void HttpServer::Stop() {
     }
   }
   for (auto& s : open) s->Close();
+  open.clear();
+  {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    impl_->streams_gone.wait_for(lock, std::chrono::seconds(5),
+                                 [&] { return impl_->streams.empty(); });
+  }
   // 3. Let in-flight page requests finish, and their responses be handed to the sockets.
   impl_->workers.join();
   std::promise<void> flushed;
