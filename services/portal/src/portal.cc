@@ -419,10 +419,12 @@ HttpResponse Portal::SignIn(const HttpRequest& request) {
   if (!token.ok()) return SignInPage(request, Explain(token.status(), "sign-in"));
   // Only local paths are followed after sign-in (no open redirect).
   std::string next = Field(request, "next");
-  if (next.empty() || next[0] != '/' || absl::StartsWith(next, "//") ||
-      next.find('\\') != std::string::npos) {
-    next = "/";
-  }
+  const bool unsafe = std::any_of(next.begin(), next.end(), [](char c) {
+    // Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"), and CR/LF
+    // would split the header: no control characters, no backslashes.
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\';
+  });
+  if (next.empty() || next[0] != '/' || absl::StartsWith(next, "//") || unsafe) next = "/";
   HttpResponse r = Redirect(next);
   r.headers.emplace_back(
       "Set-Cookie", SessionCookie(kSessionCookie, *token, options_.insecure_cookies,

@@ -120,7 +120,8 @@ TEST_F(PortalTest, DevSignInSetsAHardenedCookieThatThenIdentifiesTheUser) {
 TEST_F(PortalTest, SignInRefusesBadInputAndNeverRedirectsOffSite) {
   EXPECT_EQ(portal_->Handle(Post("/signin", "", {{"tenant", "<x>"}, {"role", "partner_admin"}}, false)).status, 400);
   EXPECT_EQ(portal_->Handle(Post("/signin", "", {{"tenant", "p1"}, {"role", "service"}}, false)).status, 400);
-  for (const char* next : {"//evil.example/x", "https://evil.example/", "/\\evil.example"}) {
+  for (const char* next : {"//evil.example/x", "https://evil.example/", "/\\evil.example",
+                           "/\t/evil.example", "/x\r\nSet-Cookie: a=b"}) {
     HttpResponse r = portal_->Handle(
         Post("/signin", "", {{"tenant", "p1"}, {"role", "partner_admin"}, {"next", next}}, false));
     EXPECT_EQ(HeaderOf(r, "Location"), "/") << next;
