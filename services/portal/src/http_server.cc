@@ -64,7 +64,8 @@ struct HttpServer::Impl {
   FeedHub& hub;
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{ioc};
+  // The acceptor lives on its own strand: accepts and Stop()'s close never run at once.
+  tcp::acceptor acceptor{asio::make_strand(ioc)};
   asio::thread_pool workers;
   std::vector<std::thread> threads;
   int port = 0;
@@ -375,7 +376,7 @@ void HttpServer::Stop() {
   if (impl_->threads.empty() || impl_->stopped.exchange(true)) return;
   // 1. Stop accepting.
   std::promise<void> closed;
-  asio::post(impl_->ioc, [this, &closed] {
+  asio::post(impl_->acceptor.get_executor(), [this, &closed] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
     closed.set_value();
