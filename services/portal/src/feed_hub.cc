@@ -188,15 +188,20 @@ void FeedHub::Reap() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!shutting_down_) {
     cv_.wait_for(lock, std::chrono::seconds(1), [&] { return shutting_down_; });
-    if (shutting_down_) break;
-    const absl::Time now = absl::Now();
-    std::vector<Feed*> idle;
-    for (auto& [_, feed] : feeds_) {
-      if (feed->subscribers.empty() && now - feed->idle_since >= options_.linger) {
-        idle.push_back(feed.get());
+    // One idle feed at a time, looked up afresh: StopFeed unlocks while it joins the reader,
+    // and meanwhile the destructor may free feeds or a page may subscribe to this one.
+    while (!shutting_down_) {
+      const absl::Time now = absl::Now();
+      Feed* idle = nullptr;
+      for (auto& [_, feed] : feeds_) {
+        if (feed->subscribers.empty() && now - feed->idle_since >= options_.linger) {
+          idle = feed.get();
+          break;
+        }
       }
+      if (idle == nullptr) break;
+      StopFeed(lock, idle);
     }
-    for (Feed* feed : idle) StopFeed(lock, feed);
   }
 }
 

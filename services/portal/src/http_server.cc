@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -73,6 +74,17 @@ struct HttpServer::Impl {
   mutable std::mutex mu;
   std::map<const SseStream*, std::weak_ptr<SseStream>> streams;  // guarded by mu
   std::condition_variable streams_gone;
+  int pending_responses = 0;  // requests read whose response is not yet written; guarded by mu
+  std::condition_variable responses_done;
+
+  void Began() {
+    std::lock_guard<std::mutex> lock(mu);
+    ++pending_responses;
+  }
+  void Ended() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (--pending_responses == 0) responses_done.notify_all();
+  }
 };
 
 // One Server-Sent Events response: frames queue here and are written in order on the
@@ -84,7 +96,8 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
         partner_id_(std::move(partner_id)), opened_(Clock::now()) {}
 
   // On the strand: the response head, then the subscription (whose replay follows the head).
-  void Begin(const std::string& token, int64_t after) {
+  // The stream ends when the session does (`expires_at`): the browser then re-authenticates.
+  void Begin(const std::string& token, int64_t after, absl::Time expires_at) {
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
         "Connection: keep-alive\r\nX-Accel-Buffering: no\r\n";
@@ -101,6 +114,21 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
     subscription_ = sub.id;
     WatchForClose();
     Keepalive();
+    if (expires_at != absl::InfiniteFuture()) {
+      expiry_.expires_after(std::chrono::milliseconds(
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(expires_at - absl::Now()))));
+      expiry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->Shutdown();
+      });
+    }
+  }
+
+  // After the I/O threads stopped (nothing else touches this object then): leave the hub, so
+  // it never holds a stream of a server that is gone.
+  void Detach() {
+    if (subscription_.has_value()) impl_.hub.Unsubscribe(partner_id_, *subscription_);
+    subscription_.reset();
+    closed_ = true;
   }
 
   void Send(std::string frame) override {
@@ -127,6 +155,7 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
 
   void WriteNext() {
     writing_ = true;
+    write_started_ = Clock::now();
     asio::async_write(socket_, asio::buffer(queue_.front()),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->queue_.pop_front();
@@ -153,6 +182,10 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
     timer_.expires_after(std::chrono::seconds(impl_.options.keepalive_seconds));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_) return;
+      if (self->writing_ && Clock::now() - self->write_started_ > kStalledWrite) {
+        spdlog::warn("sse: a write to a client of {} stalled; disconnecting it", self->partner_id_);
+        return self->Shutdown();
+      }
       self->Enqueue(": keepalive\n\n");
       self->Keepalive();
     });
@@ -162,6 +195,7 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
+    expiry_.cancel();
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -170,8 +204,11 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
     spdlog::info("http sse closed partner={} open_for={:.0f}ms", partner_id_, MillisSince(opened_));
   }
 
+  static constexpr auto kStalledWrite = std::chrono::seconds(30);
+
   tcp::socket socket_;
   asio::steady_timer timer_;
+  asio::steady_timer expiry_{socket_.get_executor()};
   HttpServer::Impl& impl_;
   const std::string partner_id_;
   const Clock::time_point opened_;
@@ -179,6 +216,7 @@ class SseStream : public FrameSink, public std::enable_shared_from_this<SseStrea
   bool writing_ = false;
   bool closed_ = false;
   bool close_when_drained_ = false;
+  Clock::time_point write_started_;
   std::optional<uint64_t> subscription_;
   char scratch_[512];
 };
@@ -201,6 +239,11 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void OnRead(beast::error_code ec) {
     if (ec) {
+      if (ec == http::error::body_limit || ec == http::error::header_limit ||
+          (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message)) {
+        impl_.Began();
+      }
       if (ec == http::error::body_limit) return WriteError(413, "request body too large");
       if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -209,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     started_ = Clock::now();
+    impl_.Began();  // every path below ends in Write() or a stream, which call Ended()
     auto req = parser_->release();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
@@ -225,6 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.cookie_header = header("Cookie");
     r.last_event_id = header("Last-Event-ID");
     r.correlation_id = CorrelationId(header("X-Correlation-Id"));
+    r.fetch_site = absl::AsciiStrToLower(header("Sec-Fetch-Site"));
     if (!impl_.options.identity_header.empty()) {
       r.identity_header = header(impl_.options.identity_header);
       if (absl::StartsWithIgnoreCase(r.identity_header, "Bearer ")) {
@@ -238,6 +283,10 @@ class Session : public std::enable_shared_from_this<Session> {
     method_ = r.method;
     path_ = r.path;
 
+    if (impl_.stopped) {
+      keep_alive_ = false;
+      return WriteError(503, "the portal is restarting; try again");
+    }
     if (r.method == "GET" && (r.path == "/static/app.js" || r.path == "/static/app.css")) {
       HttpResponse res;
       const bool js = r.path == "/static/app.js";
@@ -246,21 +295,47 @@ class Session : public std::enable_shared_from_this<Session> {
       res.headers = SecurityHeaders();
       return Write(std::move(res));
     }
-    if (r.method == "GET" && r.path == Portal::kCustomerStreamPath) return OpenStream(r);
+    if (r.method == "GET" && r.path == Portal::kCustomerStreamPath) return OpenStream(std::move(r));
 
     asio::post(impl_.workers, [self = shared_from_this(), r = std::move(r)]() mutable {
-      HttpResponse res = self->impl_.portal.Handle(r);
+      HttpResponse res;
+      try {
+        res = self->impl_.portal.Handle(r);
+      } catch (const std::exception& e) {
+        // A bug must cost one page, not the process.
+        spdlog::error("http {} {}: {}", r.method, r.path, e.what());
+        res.status = 500;
+        res.body = "<!doctype html><title>Error</title><p>Something went wrong on our side. "
+                   "Go back and try again.</p>";
+        res.headers = SecurityHeaders();
+      }
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
         self->Write(std::move(res));
       });
     });
   }
 
-  void OpenStream(const HttpRequest& r) {
-    auto grant = impl_.portal.AuthorizeCustomerStream(r);
+  // Authorizing a stream checks its resume point with the notification service (blocking),
+  // so it runs on the worker pool; the stream is then opened back on this connection's strand.
+  void OpenStream(HttpRequest r) {
+    asio::post(impl_.workers, [self = shared_from_this(), r = std::move(r)]() mutable {
+      auto grant = self->impl_.portal.AuthorizeCustomerStream(r);
+      asio::post(self->stream_.get_executor(),
+                 [self, r = std::move(r), grant = std::move(grant)]() mutable {
+                   self->StartStream(r, std::move(grant));
+                 });
+    });
+  }
+
+  void StartStream(const HttpRequest& r, std::variant<Portal::StreamGrant, HttpResponse> grant) {
     if (auto* refused = std::get_if<HttpResponse>(&grant)) {
       refused->headers = SecurityHeaders();
+      keep_alive_ = false;
       return Write(std::move(*refused));
+    }
+    if (impl_.stopped) {
+      keep_alive_ = false;
+      return WriteError(503, "the portal is restarting; try again");
     }
     const auto& g = std::get<Portal::StreamGrant>(grant);
     spdlog::info("http GET {} 200 sse partner={} after={} correlation_id={}", path_,
@@ -268,7 +343,8 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto sse = std::make_shared<SseStream>(stream_.release_socket(), impl_, g.partner_id);
     impl_.Track(sse);
-    sse->Begin(g.token, g.after_sequence);
+    impl_.Ended();
+    sse->Begin(g.token, g.after_sequence, g.expires_at);
   }
 
   void WriteError(int status, const char* text) {
@@ -294,7 +370,8 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::info("http {} {} {} {:.1f}ms", method_, path_, res.status, MillisSince(started_));
     }
     http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
-      if (ec || !self->keep_alive_) return self->Close();
+      self->impl_.Ended();
+      if (ec || !self->keep_alive_ || self->impl_.stopped) return self->Close();
       self->Read();
     });
   }
@@ -397,16 +474,28 @@ void HttpServer::Stop() {
     impl_->streams_gone.wait_for(lock, std::chrono::seconds(5),
                                  [&] { return impl_->streams.empty(); });
   }
-  // 3. Let in-flight page requests finish, and their responses be handed to the sockets.
+  // 3. Let in-flight requests finish and their responses be written (connections close
+  //    after them; nothing new is read).
+  {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    impl_->responses_done.wait_for(lock, std::chrono::seconds(10),
+                                   [&] { return impl_->pending_responses == 0; });
+  }
   impl_->workers.join();
-  std::promise<void> flushed;
-  asio::post(impl_->ioc, [&flushed] { flushed.set_value(); });
-  flushed.get_future().wait_for(std::chrono::seconds(5));
-  // 4. Stop the I/O threads.
+  // 4. Stop the I/O threads; a stream that did not close in time leaves the hub now.
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  std::vector<std::shared_ptr<SseStream>> left;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (auto& [_, weak] : impl_->streams) {
+      if (auto s = weak.lock()) left.push_back(std::move(s));
+    }
+    impl_->streams.clear();
+  }
+  for (auto& s : left) s->Detach();
 }
 
 }  // namespace pc::portal

@@ -93,6 +93,16 @@ std::string ServiceStateLabel(cv1::ServiceState s) {
   }
 }
 
+std::string SeverityLabel(cv1::ServiceRequestSeverity s) {
+  switch (s) {
+    case cv1::SERVICE_REQUEST_SEVERITY_LOW: return "Low";
+    case cv1::SERVICE_REQUEST_SEVERITY_MEDIUM: return "Medium";
+    case cv1::SERVICE_REQUEST_SEVERITY_HIGH: return "High";
+    case cv1::SERVICE_REQUEST_SEVERITY_CRITICAL: return "Critical";
+    default: return "Unspecified";
+  }
+}
+
 std::string RoleLabel(const pc::auth::Claims& c) {
   if (c.HasRole(pc::auth::kRolePartnerAdmin)) return "partner admin";
   if (c.HasRole(pc::auth::kRolePartnerAgent)) return "partner agent";
@@ -256,6 +266,12 @@ std::optional<Portal::User> Portal::Authenticate(const HttpRequest& request) con
 
 HttpResponse Portal::Handle(const HttpRequest& request) {
   std::optional<User> user = Authenticate(request);
+  if (request.method == "POST" && request.fetch_site == "cross-site") {
+    // Another site's form (including a forged sign-in): refused before anything else.
+    return Page(user, "Form refused",
+                ErrorBox("This form was sent from another website, so nothing was changed."),
+                403);
+  }
   if (request.method == "POST" && request.path != "/signin") {
     // Every state-changing request carries the CSRF token of its session; nothing is
     // called without it.
@@ -530,8 +546,24 @@ std::variant<Portal::StreamGrant, HttpResponse> Portal::AuthorizeCustomerStream(
     refused.body = "after: a sequence number (the page's data-as-of) is required";
     return refused;
   }
+  // A resume point beyond the feed's head would make the shared watch fail for every page of
+  // this partner: check it. If the notification service cannot say, the hub copes (it keeps
+  // retrying and tells the pages the backend is down).
+  nv1::GetCustomersPageRequest head_req;
+  head_req.set_partner_id(user->claims.tenant_id);
+  head_req.set_page_size(1);
+  nv1::CustomersPage head;
+  absl::Status head_status =
+      Call(*backends_.notification, &nv1::NotificationService::StubInterface::GetCustomersPage,
+           *user, request, head_req, &head);
+  if (head_status.ok() && after > head.as_of_sequence()) {
+    HttpResponse reset;
+    reset.content_type = "text/event-stream; charset=utf-8";
+    reset.body = StatusFrame("reset", "this page is ahead of the feed; reloading");
+    return reset;
+  }
   return StreamGrant{.partner_id = user->claims.tenant_id, .token = user->token,
-                     .after_sequence = after};
+                     .after_sequence = after, .expires_at = user->claims.expires_at};
 }
 
 std::string Portal::ChangeFrame(const nv1::CustomerChange& change) {
@@ -703,7 +735,7 @@ HttpResponse Portal::CustomerRecordPage(const HttpRequest& request, const User& 
   absl::StrAppend(&b, "<section class=\"card\" id=\"service-request\"><h2>Service requests</h2><ul>");
   for (const auto& sr : record.service_requests()) {
     absl::StrAppend(&b, "<li><strong>", E(sr.title()), "</strong> · ",
-                    E(cv1::ServiceRequestSeverity_Name(sr.severity()).substr(25)), " · ",
+                    E(SeverityLabel(sr.severity())), " · ",
                     E(Time(sr.create_time())), "</li>");
   }
   if (record.service_requests().empty()) {
@@ -1165,9 +1197,9 @@ HttpResponse Portal::RespondToInvitation(const HttpRequest& request, const User&
                                                   : resp.partner_display_name();
   }
   if (!status.ok()) {
-    if (absl::IsInvalidArgument(status) && pc::ReasonOf(status) != "INVALID_TOKEN" &&
-        accept) {
-      return Page(user, "Could not accept",
+    // A refused field of the form (not the link) is shown as such; the link stays usable.
+    if (absl::IsInvalidArgument(status) && pc::ReasonMetadataOf(status)["field"] != "token") {
+      return Page(user, accept ? "Could not accept" : "Could not decline",
                   ErrorBox(Explain(status, "invitation service")) +
                       "<p><a href=\"/invitations/accept?token=" + UrlEncode(token) +
                       "\">Back to the invitation</a></p>",

@@ -38,6 +38,7 @@ struct HttpRequest {
   std::string identity_header;                 // production: the upstream header's value
   std::string last_event_id;                   // SSE reconnect
   std::string correlation_id;
+  std::string fetch_site;                      // Sec-Fetch-Site ("cross-site", "same-origin", …)
 };
 
 struct HttpResponse {
@@ -73,11 +74,14 @@ class Portal {
   HttpResponse Handle(const HttpRequest& request);
 
   // GET /customers/events: who may open the live feed and from where. Either the grant or
-  // the response to send instead (sign-in needed, wrong role).
+  // the response to send instead (sign-in needed, wrong role, or — a complete SSE response
+  // with a `reset` event — a resume point ahead of the feed, which only a forged or stale
+  // page can have). Calls the notification service (blocking) to check the resume point.
   struct StreamGrant {
     std::string partner_id;
     std::string token;
     int64_t after_sequence = 0;
+    absl::Time expires_at = absl::InfiniteFuture();  // the stream ends with the session
   };
   std::variant<StreamGrant, HttpResponse> AuthorizeCustomerStream(const HttpRequest& request);
   static constexpr char kCustomerStreamPath[] = "/customers/events";

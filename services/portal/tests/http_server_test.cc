@@ -130,7 +130,13 @@ class HttpServerTest : public ::testing::Test {
     Backends b;
     b.invitation = std::make_shared<partnercenter::invitation::v1::MockInvitationServiceStub>();
     b.relationship = std::make_shared<partnercenter::relationship::v1::MockRelationshipServiceStub>();
-    b.notification = std::make_shared<nv1::MockNotificationServiceStub>();
+    auto notification = std::make_shared<::testing::NiceMock<nv1::MockNotificationServiceStub>>();
+    nv1::CustomersPage head;  // the feed's head, as the stream's resume check sees it
+    head.set_as_of_sequence(1000);
+    ON_CALL(*notification, GetCustomersPage(::testing::_, ::testing::_, ::testing::_))
+        .WillByDefault(::testing::DoAll(::testing::SetArgPointee<2>(head),
+                                        ::testing::Return(grpc::Status::OK)));
+    b.notification = notification;
     portal_ = std::make_unique<Portal>(
         Portal::Options{.csrf_secret = "s", .insecure_cookies = true, .dev_minter = minter_},
         std::move(b), tokens_, pc::SystemClock::Get());

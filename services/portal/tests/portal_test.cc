@@ -318,6 +318,11 @@ TEST_F(PortalTest, TheLiveFeedIsGrantedToPartnersFromWhereTheyAre) {
   ASSERT_TRUE(std::holds_alternative<HttpResponse>(forbidden));
   EXPECT_EQ(std::get<HttpResponse>(forbidden).status, 403);
 
+  nv1::CustomersPage head;
+  head.set_as_of_sequence(9);
+  nv1::GetCustomersPageRequest asked;
+  EXPECT_CALL(*notification_, GetCustomersPage(_, _, _))
+      .WillRepeatedly(DoAll(SaveArg<1>(&asked), SetArgPointee<2>(head), Return(grpc::Status::OK)));
   HttpRequest partner = Get(Portal::kCustomerStreamPath, Token("p1", "partner_agent"));
   partner.query = {{"after", "5"}, {"partner_id", "p2"}};
   auto grant = portal_->AuthorizeCustomerStream(partner);
@@ -326,8 +331,42 @@ TEST_F(PortalTest, TheLiveFeedIsGrantedToPartnersFromWhereTheyAre) {
   EXPECT_EQ(std::get<Portal::StreamGrant>(grant).after_sequence, 5);
   partner.last_event_id = "9";  // a reconnect resumes after what the browser last saw
   EXPECT_EQ(std::get<Portal::StreamGrant>(portal_->AuthorizeCustomerStream(partner)).after_sequence, 9);
+  EXPECT_EQ(asked.partner_id(), "p1");  // the head is checked on the user's own feed
   partner.last_event_id = "nine";
   EXPECT_EQ(std::get<HttpResponse>(portal_->AuthorizeCustomerStream(partner)).status, 400);
+  // A resume point past the feed's head (forged, or from a rebuilt read model) resets only
+  // this page: a complete SSE answer telling it to reload; no stream is opened.
+  partner.last_event_id = "9000000000000";
+  auto ahead = portal_->AuthorizeCustomerStream(partner);
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(ahead));
+  EXPECT_EQ(std::get<HttpResponse>(ahead).status, 200);
+  EXPECT_THAT(std::get<HttpResponse>(ahead).body, HasSubstr("event: status\ndata: {\"state\":\"reset\""));
+}
+
+TEST_F(PortalTest, AFormPostedFromAnotherSiteIsRefusedEvenSignIn) {
+  HttpRequest forged = Post("/signin", "", {{"tenant", "attacker"}, {"role", "partner_admin"}}, false);
+  forged.fetch_site = "cross-site";
+  HttpResponse r = portal_->Handle(forged);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(HeaderOf(r, "Set-Cookie"), "");
+  EXPECT_CALL(*relationship_, RevokeAdminPermission(_, _, _)).Times(0);
+  HttpRequest revoke = Post("/partners/p1/revoke", Token("c1", "customer_admin"), {{"reason", "x"}});
+  revoke.fetch_site = "cross-site";
+  EXPECT_EQ(portal_->Handle(revoke).status, 403);
+}
+
+TEST_F(PortalTest, AFieldRefusedOnDeclineIsShownAndTheLinkIsNotCalledInvalid) {
+  EXPECT_CALL(*invitation_, DeclineInvitation(_, _, _))
+      .WillOnce(Return(pc::ToGrpcStatus(pc::InvalidFieldError("reason", "must be at most 1000 bytes"))));
+  HttpResponse r = portal_->Handle(Post("/invitations/decline", Token("c1", "customer_admin"),
+                                        {{"token", "tok"}, {"reason", std::string(1001, 'x')}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("reason: must be at most 1000 bytes"));
+  EXPECT_THAT(r.body, Not(HasSubstr("can't be used")));
+  EXPECT_CALL(*invitation_, DeclineInvitation(_, _, _))
+      .WillOnce(Return(pc::ToGrpcStatus(pc::InvalidFieldError("token", "is malformed"))));
+  EXPECT_EQ(portal_->Handle(Post("/invitations/decline", Token("c1", "customer_admin"),
+                                 {{"token", "%%"}})).status, 404);
 }
 
 TEST(ChangeFrameTest, RendersRowsOnceAndRemovesWhatLeftThePage) {
