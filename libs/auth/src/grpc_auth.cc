@@ -1,5 +1,6 @@
 #include "pc/auth/grpc_auth.h"
 
+#include <chrono>
 #include <iterator>
 #include <string>
 
@@ -66,14 +67,27 @@ std::string BearerTokenOf(const grpc::ServerContextBase& ctx) {
 std::string CorrelationIdOf(const grpc::ServerContextBase& ctx) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(kCorrelationHeader);
-  if (it != md.end() && !it->second.empty() && it->second.size() <= 128) {
-    return std::string(it->second.data(), it->second.size());
+  return CorrelationIdOr(it == md.end() ? std::string_view()
+                                        : std::string_view(it->second.data(), it->second.size()));
+}
+
+std::string CorrelationIdOr(std::string_view value) {
+  if (value.empty() || value.size() > 128) return pc::NewUuid();
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e) return pc::NewUuid();
   }
-  return pc::NewUuid();
+  return std::string(value);
 }
 
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token) {
   ctx->AddMetadata(kAuthorizationHeader, std::string("Bearer ").append(token));
+}
+
+void PrepareOutgoingCall(grpc::ClientContext* ctx, std::string_view bearer_token,
+                         std::string_view correlation_id, absl::Duration deadline) {
+  ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
+  AttachBearerToken(ctx, bearer_token);
+  if (!correlation_id.empty()) ctx->AddMetadata(kCorrelationHeader, std::string(correlation_id));
 }
 
 }  // namespace pc::auth

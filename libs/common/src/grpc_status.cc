@@ -1,6 +1,8 @@
 #include "pc/common/grpc_status.h"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "absl/strings/cord.h"
 #include "google/rpc/status.pb.h"
@@ -37,6 +39,19 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
     }
   }
   return out;
+}
+
+grpc::Status RetryTransient(int attempts, const std::function<grpc::Status()>& call) {
+  grpc::Status status;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    status = call();
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+    if (attempt < attempts) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+  }
+  return status;
 }
 
 }  // namespace pc

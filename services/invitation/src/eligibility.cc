@@ -1,8 +1,5 @@
 #include "eligibility.h"
 
-#include <chrono>
-#include <thread>
-
 #include "pc/auth/grpc_auth.h"
 #include "pc/common/errors.h"
 #include "pc/common/grpc_status.h"
@@ -25,19 +22,11 @@ absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::s
   request.set_partner_id(partner_id);
   request.set_customer_id(customer_tenant_id);
   rel::Relationship r;
-  grpc::Status status;
-  for (int attempt = 1; attempt <= attempts_; ++attempt) {
+  const grpc::Status status = pc::RetryTransient(attempts_, [&] {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline_));
-    pc::auth::AttachBearerToken(&ctx, call.bearer_token);
-    ctx.AddMetadata(pc::auth::kCorrelationHeader, call.correlation_id);
-    status = stub_->GetRelationship(&ctx, request, &r);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
-        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-      break;
-    }
-    if (attempt < attempts_) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
-  }
+    pc::auth::PrepareOutgoingCall(&ctx, call.bearer_token, call.correlation_id, deadline_);
+    return stub_->GetRelationship(&ctx, request, &r);
+  });
   const bool active = status.ok() && r.state() == common::RELATIONSHIP_STATE_ACTIVE;
   if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||

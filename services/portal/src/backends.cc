@@ -75,9 +75,7 @@ Backends Backends::Connect(const Addresses& addresses, absl::Duration deadline) 
 
 void Backends::Prepare(grpc::ClientContext* ctx, const std::string& bearer_token,
                        const std::string& correlation_id) const {
-  ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
-  pc::auth::AttachBearerToken(ctx, bearer_token);
-  if (!correlation_id.empty()) ctx->AddMetadata("x-correlation-id", correlation_id);
+  pc::auth::PrepareOutgoingCall(ctx, bearer_token, correlation_id, deadline);
 }
 
 std::unique_ptr<WatchStream> GrpcWatchSource::Open(const std::string& bearer_token,

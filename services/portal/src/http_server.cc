@@ -23,7 +23,7 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
-#include "pc/common/ids.h"
+#include "pc/auth/grpc_auth.h"
 #include "spdlog/spdlog.h"
 #include "web.h"
 
@@ -37,15 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// x-correlation-id from the client if it is sane (1–128 printable characters), else new.
-std::string CorrelationId(std::string_view header) {
-  if (header.empty() || header.size() > 128) return pc::NewUuid();
-  for (char c : header) {
-    if (c < 0x21 || c > 0x7e) return pc::NewUuid();
-  }
-  return std::string(header);
 }
 
 }  // namespace
@@ -268,7 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     r.cookie_header = header("Cookie");
     r.last_event_id = header("Last-Event-ID");
-    r.correlation_id = CorrelationId(header("X-Correlation-Id"));
+    r.correlation_id = pc::auth::CorrelationIdOr(header("X-Correlation-Id"));
     r.fetch_site = absl::AsciiStrToLower(header("Sec-Fetch-Site"));
     if (!impl_.options.identity_header.empty()) {
       r.identity_header = header(impl_.options.identity_header);

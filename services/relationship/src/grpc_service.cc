@@ -1,8 +1,5 @@
 #include "grpc_service.h"
 
-#include <chrono>
-#include <thread>
-
 #include "pc/auth/grpc_auth.h"
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
@@ -38,21 +35,14 @@ GrpcInvitationClient::GrpcInvitationClient(std::shared_ptr<grpc::Channel> channe
 absl::StatusOr<partnercenter::invitation::v1::CreateInvitationResponse>
 GrpcInvitationClient::CreateInvitation(
     const CallContext& call, const partnercenter::invitation::v1::CreateInvitationRequest& request) {
-  grpc::Status status;
-  for (int attempt = 1; attempt <= attempts_; ++attempt) {
+  partnercenter::invitation::v1::CreateInvitationResponse response;
+  const grpc::Status status = pc::RetryTransient(attempts_, [&] {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline_));
-    pc::auth::AttachBearerToken(&ctx, call.bearer_token);
-    ctx.AddMetadata(pc::auth::kCorrelationHeader, call.correlation_id);
-    partnercenter::invitation::v1::CreateInvitationResponse response;
-    status = stub_->CreateInvitation(&ctx, request, &response);
-    if (status.ok()) return response;
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
-        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-      break;
-    }
-    if (attempt < attempts_) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
-  }
+    pc::auth::PrepareOutgoingCall(&ctx, call.bearer_token, call.correlation_id, deadline_);
+    response.Clear();
+    return stub_->CreateInvitation(&ctx, request, &response);
+  });
+  if (status.ok()) return response;
   absl::Status out = pc::FromGrpcStatus(status);
   if (out.code() == absl::StatusCode::kDeadlineExceeded) {
     return absl::UnavailableError("the invitation service did not answer in time; retry");

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "pc/auth/claims.h"
@@ -46,8 +47,16 @@ std::string BearerTokenOf(const grpc::ServerContextBase& ctx);
 // the call causes and forward it on calls made on its behalf.
 std::string CorrelationIdOf(const grpc::ServerContextBase& ctx);
 inline constexpr char kCorrelationHeader[] = "x-correlation-id";
+// `value` if it is a usable correlation id (1–128 printable ASCII characters), else a new UUID.
+// For ids arriving other ways than gRPC metadata (e.g. an HTTP header).
+std::string CorrelationIdOr(std::string_view value);
 
 // Adds `authorization: Bearer <token>` to an outgoing call.
 void AttachBearerToken(grpc::ClientContext* ctx, std::string_view token);
+
+// Prepares an outgoing call made on a user's behalf: the deadline, their bearer token and the
+// correlation id of what they are doing.
+void PrepareOutgoingCall(grpc::ClientContext* ctx, std::string_view bearer_token,
+                         std::string_view correlation_id, absl::Duration deadline);
 
 }  // namespace pc::auth

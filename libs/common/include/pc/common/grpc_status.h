@@ -6,6 +6,8 @@
 //   }
 #pragma once
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
@@ -13,5 +15,16 @@ namespace pc {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Runs `call` (which makes one gRPC call with a fresh ClientContext) up to `attempts` times
+// while it answers UNAVAILABLE or DEADLINE_EXCEEDED, waiting 100 ms × attempt in between;
+// returns the last answer. For idempotent calls only (reads, or writes with a request_id).
+//
+//   grpc::Status s = pc::RetryTransient(3, [&] {
+//     grpc::ClientContext ctx;
+//     pc::auth::PrepareOutgoingCall(&ctx, token, correlation_id, absl::Seconds(2));
+//     return stub->GetRelationship(&ctx, request, &response);
+//   });
+grpc::Status RetryTransient(int attempts, const std::function<grpc::Status()>& call);
 
 }  // namespace pc
