@@ -9,9 +9,9 @@
 #include "eligibility.h"
 #include "grpcpp/create_channel.h"
 #include "grpc_service.h"
-#include "pc/auth/verifier.h"
 #include "pc/kafka/publisher.h"
 #include "pc/runtime/flags.h"
+#include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
 #include "pc/runtime/server.h"
@@ -25,10 +25,6 @@ ABSL_FLAG(std::string, database_url, "sqlite://.local/data/invitation.db",
 ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
 ABSL_FLAG(std::string, portal_base_url, "http://localhost:8080",
           "Base URL of this cloud's portal: links are <base>/invitations/accept?token=…");
-ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
-          "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
-ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
-ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
 ABSL_FLAG(std::string, relationship_address, "",
           "host:port of the relationship service, asked before an invitation to a named "
           "customer tenant is drafted (eligibility); empty skips the check");
@@ -104,10 +100,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto verifier = pc::auth::LoadVerifier(absl::GetFlag(FLAGS_jwt_keys_dir),
-                                         {.issuer = absl::GetFlag(FLAGS_jwt_issuer),
-                                          .audience = absl::GetFlag(FLAGS_jwt_audience),
-                                          .cloud = cloud});
+  auto verifier = pc::runtime::LoadVerifierFromFlags();
   PC_CHECK_OK(verifier.status());
 
   auto publisher = pc::kafka::KafkaPublisher::Create(

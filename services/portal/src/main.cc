@@ -10,9 +10,9 @@
 #include "http_server.h"
 #include "pc/auth/minter.h"
 #include "pc/auth/token_cache.h"
-#include "pc/auth/verifier.h"
 #include "pc/common/clock.h"
 #include "pc/runtime/flags.h"
+#include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
 #include "pc/runtime/server.h"
@@ -26,10 +26,6 @@ ABSL_FLAG(std::string, invitation_address, "127.0.0.1:50051", "pc-invitation gRP
 ABSL_FLAG(std::string, relationship_address, "127.0.0.1:50052", "pc-relationship gRPC address");
 ABSL_FLAG(std::string, notification_address, "127.0.0.1:50053", "pc-notification gRPC address");
 ABSL_FLAG(absl::Duration, backend_deadline, absl::Seconds(5), "Deadline of each gRPC call");
-ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
-          "Directory of <kid>.pub.pem keys that verify users' tokens");
-ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
-ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
 ABSL_FLAG(bool, dev_sign_in, false,
           "Local development: /signin mints tokens with <jwt_keys_dir>/<jwt_kid>.key.pem. "
           "Never in production");
@@ -71,10 +67,7 @@ int main(int argc, char** argv) {
        }});
   const std::string cloud = absl::GetFlag(FLAGS_cloud);
 
-  auto verifier = pc::auth::LoadVerifier(absl::GetFlag(FLAGS_jwt_keys_dir),
-                                         {.issuer = absl::GetFlag(FLAGS_jwt_issuer),
-                                          .audience = absl::GetFlag(FLAGS_jwt_audience),
-                                          .cloud = cloud});
+  auto verifier = pc::runtime::LoadVerifierFromFlags();
   PC_CHECK_OK(verifier.status());
   pc::auth::VerifiedTokenCache tokens(*verifier);
 

@@ -6,13 +6,13 @@
 #include "domain.h"
 #include "grpc_service.h"
 #include "grpcpp/create_channel.h"
-#include "pc/auth/verifier.h"
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/tailer.h"
 #include "pc/runtime/flags.h"
+#include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
 #include "pc/runtime/server.h"
@@ -24,10 +24,6 @@
 ABSL_FLAG(std::string, database_url, "sqlite://.local/data/relationship.db",
           "sqlite://<path> (embedded default) or postgresql://user@host:port/db");
 ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
-ABSL_FLAG(std::string, jwt_keys_dir, ".local/jwt",
-          "Directory of trusted JWT public keys, one <kid>.pub.pem per key");
-ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Expected JWT issuer (iss)");
-ABSL_FLAG(std::string, jwt_audience, "partnercenter", "Expected JWT audience (aud)");
 ABSL_FLAG(std::string, invitation_address, "127.0.0.1:50051",
           "host:port of the invitation service (RequestAdminRestore); empty disables restore");
 ABSL_FLAG(absl::Duration, invitation_deadline, absl::Seconds(5),
@@ -59,10 +55,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto verifier = pc::auth::LoadVerifier(absl::GetFlag(FLAGS_jwt_keys_dir),
-                                         {.issuer = absl::GetFlag(FLAGS_jwt_issuer),
-                                          .audience = absl::GetFlag(FLAGS_jwt_audience),
-                                          .cloud = cloud});
+  auto verifier = pc::runtime::LoadVerifierFromFlags();
   PC_CHECK_OK(verifier.status());
 
   const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);
