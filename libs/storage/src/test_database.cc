@@ -1,13 +1,14 @@
 #include "pc/storage/test_database.h"
 
-#include "pc/events/envelope.h"
-
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "pc/common/status_macros.h"
+#include "pc/events/envelope.h"
 #include "pc/testing/infra.h"
 
 namespace pc::storage {
@@ -92,6 +93,30 @@ absl::StatusOr<std::vector<partnercenter::events::v1::EventEnvelope>> OutboxEven
     out.push_back(*std::move(e));
   }
   return out;
+}
+
+absl::Status DatabaseFixture::OpenDatabase(Dialect dialect) {
+  PC_ASSIGN_OR_RETURN(test_db_, TestDatabase::Create(dialect));
+  PC_ASSIGN_OR_RETURN(db_, test_db_->Open());
+  return absl::OkStatus();
+}
+
+std::vector<partnercenter::events::v1::EventEnvelope> DatabaseFixture::Events() {
+  auto events = OutboxEvents(*db_);
+  if (!events.ok()) ADD_FAILURE() << "reading the outbox: " << events.status();
+  return events.value_or(std::vector<partnercenter::events::v1::EventEnvelope>{});
+}
+
+std::vector<std::string> DatabaseFixture::EventTypes() {
+  std::vector<std::string> types;
+  for (const auto& e : Events()) types.push_back(e.type());
+  return types;
+}
+
+int64_t DatabaseFixture::Count(const std::string& table) {
+  auto n = QueryInt64(*db_, "SELECT count(*) FROM " + table);
+  if (!n.ok()) ADD_FAILURE() << "counting " << table << ": " << n.status();
+  return n.value_or(-1);
 }
 
 }  // namespace pc::storage

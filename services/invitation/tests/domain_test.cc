@@ -60,15 +60,10 @@ common::CustomerProfile Profile(const std::string& domain = "contoso.com") {
   return p;
 }
 
-class InvitationDomainTest : public ::testing::Test {
+class InvitationDomainTest : public ::testing::Test, protected pc::storage::DatabaseFixture {
  protected:
   void SetUp() override {
-    auto test_db = pc::storage::TestDatabase::Create(kDialect);
-    ASSERT_TRUE(test_db.ok()) << test_db.status();
-    test_db_ = *std::move(test_db);
-    auto db = test_db_->Open();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    ASSERT_OK(OpenDatabase(kDialect));
     ASSERT_OK(SqlRepository::Migrate(*db_));
     repository_ = std::make_unique<SqlRepository>(*db_);
     domain_ = std::make_unique<InvitationDomain>(
@@ -135,25 +130,6 @@ class InvitationDomainTest : public ::testing::Test {
     return domain_->Preview(call, req);
   }
 
-  // The outbox, decoded, in publication order.
-  std::vector<partnercenter::events::v1::EventEnvelope> Events() {
-    auto events = pc::storage::OutboxEvents(*db_);
-    EXPECT_OK(events.status());
-    return events.value_or(std::vector<partnercenter::events::v1::EventEnvelope>{});
-  }
-
-  std::vector<std::string> EventTypes() {
-    std::vector<std::string> types;
-    for (const auto& e : Events()) types.push_back(e.type());
-    return types;
-  }
-
-  int64_t Count(const std::string& table) {
-    auto n = pc::storage::QueryInt64(*db_, "SELECT count(*) FROM " + table);
-    EXPECT_OK(n.status());
-    return n.value_or(-1);
-  }
-
   // Everything stored, as text, for secret-leak checks.
   std::string Dump() {
     std::string dump;
@@ -175,8 +151,6 @@ class InvitationDomainTest : public ::testing::Test {
   }
 
   pc::testing::FakeClock clock_{absl::FromUnixSeconds(1'750'000'000)};
-  std::unique_ptr<pc::storage::TestDatabase> test_db_;
-  std::unique_ptr<pc::storage::Database> db_;
   std::unique_ptr<SqlRepository> repository_;
   std::unique_ptr<InvitationDomain> domain_;
   int commits_ = 0;

@@ -30,15 +30,10 @@ CallContext CustomerCall(const std::string& tenant) {
   return {{.subject = "u", .tenant_id = tenant, .cloud = "global", .roles = {"customer_admin"}}};
 }
 
-class ProjectorTest : public ::testing::Test {
+class ProjectorTest : public ::testing::Test, protected pc::storage::DatabaseFixture {
  protected:
   void SetUp() override {
-    auto test_db = pc::storage::TestDatabase::Create(kDialect);
-    ASSERT_TRUE(test_db.ok()) << test_db.status();
-    test_db_ = *std::move(test_db);
-    auto db = test_db_->Open();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    ASSERT_OK(OpenDatabase(kDialect));
     ASSERT_OK(NotificationStore::Migrate(*db_));
     store_ = std::make_unique<NotificationStore>(*db_);
     projector_ = std::make_unique<Projector>(ProjectorOptions{}, *store_, [this] { ++commits_; });
@@ -74,8 +69,6 @@ class ProjectorTest : public ::testing::Test {
   }
 
   EventFactory events_;
-  std::unique_ptr<pc::storage::TestDatabase> test_db_;
-  std::unique_ptr<pc::storage::Database> db_;
   std::unique_ptr<NotificationStore> store_;
   std::unique_ptr<Projector> projector_;
   FeedSignal signal_;

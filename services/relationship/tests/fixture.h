@@ -64,15 +64,10 @@ class FakeInvitations : public InvitationClient {
   absl::Status next_error = absl::OkStatus();
 };
 
-class RelationshipFixture : public ::testing::Test {
+class RelationshipFixture : public ::testing::Test, protected pc::storage::DatabaseFixture {
  protected:
   void SetUp() override {
-    auto test_db = pc::storage::TestDatabase::Create(kDialect);
-    ASSERT_TRUE(test_db.ok()) << test_db.status();
-    test_db_ = *std::move(test_db);
-    auto db = test_db_->Open();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
+    ASSERT_OK(OpenDatabase(kDialect));
     ASSERT_OK(RelationshipStore::Migrate(*db_));
     store_ = std::make_unique<RelationshipStore>(*db_);
     cache_ = std::make_unique<AccessCache>(
@@ -163,25 +158,6 @@ class RelationshipFixture : public ::testing::Test {
     return domain_->ProvisionService(PartnerAdmin(partner), req);
   }
 
-  // The outbox, decoded, in publication order.
-  std::vector<partnercenter::events::v1::EventEnvelope> Events() {
-    auto events = pc::storage::OutboxEvents(*db_);
-    EXPECT_OK(events.status());
-    return events.value_or(std::vector<partnercenter::events::v1::EventEnvelope>{});
-  }
-
-  std::vector<std::string> EventTypes() {
-    std::vector<std::string> types;
-    for (const auto& e : Events()) types.push_back(e.type());
-    return types;
-  }
-
-  int64_t Count(const std::string& table) {
-    auto n = pc::storage::QueryInt64(*db_, "SELECT count(*) FROM " + table);
-    EXPECT_OK(n.status());
-    return n.value_or(-1);
-  }
-
   // Row counts of every table a change writes: equal before and after a refused call.
   std::string Snapshot() {
     std::string s;
@@ -194,8 +170,6 @@ class RelationshipFixture : public ::testing::Test {
   }
 
   pc::testing::FakeClock clock_{absl::FromUnixSeconds(1'750'000'000)};
-  std::unique_ptr<pc::storage::TestDatabase> test_db_;
-  std::unique_ptr<pc::storage::Database> db_;
   std::unique_ptr<RelationshipStore> store_;
   std::unique_ptr<AccessCache> cache_;
   FakeInvitations invitations_;

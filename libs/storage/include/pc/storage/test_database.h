@@ -61,4 +61,26 @@ absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db);
 // The same, decoded (pc::events::Decode); the first undecodable payload is an error.
 absl::StatusOr<std::vector<partnercenter::events::v1::EventEnvelope>> OutboxEvents(Database& db);
 
+// What a service's domain tests need of their database, to mix into a gtest fixture: a fresh
+// one of a dialect, the outbox decoded, row counts. A failing helper records a test failure
+// (ADD_FAILURE) and returns an empty or -1 result.
+//
+//   class DomainTest : public ::testing::Test, protected pc::storage::DatabaseFixture {
+//     void SetUp() override { ASSERT_OK(OpenDatabase(kDialect)); ... *db_ ... }
+//   };
+class DatabaseFixture {
+ protected:
+  // Creates and opens a new empty database into test_db_ / db_.
+  absl::Status OpenDatabase(Dialect dialect);
+  // The outbox, decoded, in publication order.
+  std::vector<partnercenter::events::v1::EventEnvelope> Events();
+  // Their types ("InvitationSent", …), in publication order.
+  std::vector<std::string> EventTypes();
+  // SELECT count(*) FROM `table`.
+  int64_t Count(const std::string& table);
+
+  std::unique_ptr<TestDatabase> test_db_;
+  std::unique_ptr<Database> db_;
+};
+
 }  // namespace pc::storage
