@@ -1,5 +1,7 @@
 #include "projector.h"
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "pc/common/errors.h"
 #include "pc/common/status_macros.h"
@@ -17,6 +19,22 @@ v1::LastChange LastChangeOf(const ev::EventEnvelope& e, std::string summary) {
   *c.mutable_actor() = e.actor();
   c.set_summary(std::move(summary));
   return c;
+}
+
+// What AppendChange stores at a sequence: a `Change` (CustomerChange or PartnerChange) of
+// `kind`, with the row `set_row` puts in and the event that caused it.
+template <typename Change>
+std::function<std::string(int64_t)> ChangeAt(v1::ChangeKind kind, const ev::EventEnvelope& e,
+                                             std::function<void(Change&)> set_row) {
+  return [kind, &e, set_row = std::move(set_row)](int64_t sequence) {
+    Change change;
+    change.set_sequence(sequence);
+    change.set_kind(kind);
+    set_row(change);
+    change.set_event_id(e.event_id());
+    change.set_event_type(e.type());
+    return change.SerializeAsString();
+  };
 }
 
 std::string Summary(const ev::EventEnvelope& e) {
@@ -215,17 +233,11 @@ absl::Status Projector::ApplyInvitation(StoreTx& tx, const ev::EventEnvelope& e,
   r.set_version(e.aggregate_version());
   *r.mutable_last_change() = LastChangeOf(e, Summary(e));
   PC_RETURN_IF_ERROR(tx.PutInvitationRow(cloud, r));
-  PC_RETURN_IF_ERROR(tx.AppendChange(cloud, Feed::kPartner, r.partner_id(),
-                                     [&](int64_t seq) {
-                                       v1::CustomerChange c;
-                                       c.set_sequence(seq);
-                                       c.set_kind(v1::CHANGE_KIND_UPSERT);
-                                       *c.mutable_invitation() = r;
-                                       c.set_event_id(e.event_id());
-                                       c.set_event_type(e.type());
-                                       return c.SerializeAsString();
-                                     })
-                         .status());
+  PC_RETURN_IF_ERROR(
+      tx.AppendChange(cloud, Feed::kPartner, r.partner_id(),
+                      ChangeAt<v1::CustomerChange>(v1::CHANGE_KIND_UPSERT, e,
+                                                   [&](auto& c) { *c.mutable_invitation() = r; }))
+          .status());
   *changed = true;
   return absl::OkStatus();
 }
@@ -301,28 +313,16 @@ absl::Status Projector::ApplyRelationship(StoreTx& tx, const ev::EventEnvelope& 
   PC_RETURN_IF_ERROR(tx.PutCustomerRow(cloud, c));
   PC_RETURN_IF_ERROR(tx.PutPartnerRow(cloud, p));
   const v1::ChangeKind kind = removed ? v1::CHANGE_KIND_REMOVE : v1::CHANGE_KIND_UPSERT;
-  PC_RETURN_IF_ERROR(tx.AppendChange(cloud, Feed::kPartner, partner,
-                                     [&](int64_t seq) {
-                                       v1::CustomerChange change;
-                                       change.set_sequence(seq);
-                                       change.set_kind(kind);
-                                       *change.mutable_customer() = c;
-                                       change.set_event_id(e.event_id());
-                                       change.set_event_type(e.type());
-                                       return change.SerializeAsString();
-                                     })
-                         .status());
-  PC_RETURN_IF_ERROR(tx.AppendChange(cloud, Feed::kCustomer, customer,
-                                     [&](int64_t seq) {
-                                       v1::PartnerChange change;
-                                       change.set_sequence(seq);
-                                       change.set_kind(kind);
-                                       *change.mutable_partner() = p;
-                                       change.set_event_id(e.event_id());
-                                       change.set_event_type(e.type());
-                                       return change.SerializeAsString();
-                                     })
-                         .status());
+  PC_RETURN_IF_ERROR(
+      tx.AppendChange(cloud, Feed::kPartner, partner,
+                      ChangeAt<v1::CustomerChange>(kind, e,
+                                                   [&](auto& change) { *change.mutable_customer() = c; }))
+          .status());
+  PC_RETURN_IF_ERROR(
+      tx.AppendChange(cloud, Feed::kCustomer, customer,
+                      ChangeAt<v1::PartnerChange>(kind, e,
+                                                  [&](auto& change) { *change.mutable_partner() = p; }))
+          .status());
   *changed = true;
   return absl::OkStatus();
 }
