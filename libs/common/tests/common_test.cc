@@ -5,6 +5,7 @@
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
 #include "pc/common/status_macros.h"
+#include "pc/common/url.h"
 
 namespace pc {
 namespace {
@@ -97,4 +98,18 @@ TEST(StatusMacros, PropagateTheFirstError) {
 }
 
 }  // namespace
+TEST(UrlTest, PercentEncodeKeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(PercentEncode("a b&c=d?/é~-._"), "a%20b%26c%3Dd%3F%2F%C3%A9~-._");
+  EXPECT_EQ(PercentEncode("\r\n"), "%0D%0A");
+}
+
+TEST(UrlTest, ParseUrlEncodedDecodesAndKeepsTheFirstOfARepeatedName) {
+  const auto form = ParseUrlEncoded("tenant=p%2D1&name=Ana+Lima&&flag&tenant=second&bad=%zz%4");
+  EXPECT_EQ(form.at("tenant"), "p-1");
+  EXPECT_EQ(form.at("name"), "Ana Lima");
+  EXPECT_EQ(form.at("flag"), "");
+  EXPECT_EQ(form.at("bad"), "%zz%4");
+  EXPECT_EQ(form.size(), 4u);
+}
+
 }  // namespace pc

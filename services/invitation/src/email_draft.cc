@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "pc/common/url.h"
 
 namespace pc::invitation {
 namespace {
@@ -89,20 +90,9 @@ EmailText ComposeEmail(const DraftInput& in) {
 }
 
 std::string MailtoEncode(const std::string& text) {
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out += "%0D%0A";
-    } else if (c == '\r') {
-      continue;  // normalised with "\n" above
-    } else {
-      absl::StrAppendFormat(&out, "%%%02X", c);
-    }
-  }
-  return out;
+  // Line breaks become CRLF (RFC 6068), whatever the text used.
+  return pc::PercentEncode(absl::StrReplaceAll(absl::StrReplaceAll(text, {{"\r", ""}}),
+                                               {{"\n", "\r\n"}}));
 }
 
 partnercenter::invitation::v1::EmailDraft RenderDraft(const EmailText& text,

@@ -25,6 +25,7 @@
 #include "boost/beast/http.hpp"
 #include "pc/auth/grpc_auth.h"
 #include "spdlog/spdlog.h"
+#include "pc/common/url.h"
 #include "web.h"
 
 namespace pc::portal {
@@ -252,7 +253,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view target(req.target().data(), req.target().size());
     const size_t q = target.find('?');
     r.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) r.query = ParseUrlEncoded(target.substr(q + 1));
+    if (q != std::string_view::npos) r.query = pc::ParseUrlEncoded(target.substr(q + 1));
     const auto header = [&](std::string_view name) {
       auto it = req.find(beast::string_view(name.data(), name.size()));
       return it == req.end() ? std::string() : std::string(it->value());
@@ -269,7 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (r.method == "POST" &&
         absl::StartsWithIgnoreCase(header("Content-Type"), "application/x-www-form-urlencoded")) {
-      r.form = ParseUrlEncoded(req.body());
+      r.form = pc::ParseUrlEncoded(req.body());
     }
     method_ = r.method;
     path_ = r.path;

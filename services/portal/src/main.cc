@@ -11,6 +11,7 @@
 #include "pc/auth/minter.h"
 #include "pc/auth/token_cache.h"
 #include "pc/common/clock.h"
+#include "pc/common/ids.h"
 #include "pc/runtime/flags.h"
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   pc::auth::VerifiedTokenCache tokens(*verifier);
 
   pc::portal::Portal::Options options{.cloud = cloud,
-                                      .csrf_secret = pc::portal::RandomHex(32),
+                                      .csrf_secret = pc::RandomUrlSafeToken(32),
                                       .insecure_cookies = absl::GetFlag(FLAGS_insecure_cookies),
                                       .identity_header = absl::GetFlag(FLAGS_identity_header),
                                       .session_ttl = absl::GetFlag(FLAGS_session_ttl)};

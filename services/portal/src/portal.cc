@@ -14,6 +14,7 @@
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
 #include "pc/common/validation.h"
+#include "pc/common/url.h"
 #include "web.h"
 
 namespace pc::portal {
@@ -146,7 +147,7 @@ std::string CustomerRowHtml(const nv1::CustomerRow& row) {
   const std::string id = row.customer_id();
   std::string admin = E(AdminLabel(row.admin_access()));
   if (row.admin_access() != cv1::ADMIN_ACCESS_GRANTED) {
-    admin += absl::StrCat(" <a class=\"action\" href=\"/customers/", UrlEncode(id),
+    admin += absl::StrCat(" <a class=\"action\" href=\"/customers/", pc::PercentEncode(id),
                           "#service-request\">Open service request</a>");
   }
   std::string contact = row.has_support_contact() && !row.support_contact().name().empty()
@@ -160,7 +161,7 @@ std::string CustomerRowHtml(const nv1::CustomerRow& row) {
   return absl::StrCat(
       "<tr id=\"c-", E(id), "\" data-name=\"", E(absl::AsciiStrToLower(row.company_name())),
       "\" data-admin=\"", AdminKey(row.admin_access()), "\"><td><a href=\"/customers/",
-      UrlEncode(id), "\">", E(row.company_name().empty() ? id : row.company_name()),
+      pc::PercentEncode(id), "\">", E(row.company_name().empty() ? id : row.company_name()),
       "</a><div class=\"muted\">", E(row.primary_domain()), "</div></td><td class=\"admin\">",
       admin, "</td><td>", contact, "</td><td>", row.active_service_count(), "</td><td>",
       row.license_total(), "</td><td>", change, "</td></tr>");
@@ -308,7 +309,7 @@ HttpResponse Portal::Route(const HttpRequest& request, const std::optional<User>
     r.headers.emplace_back("Allow", "GET, POST");
     return r;
   }
-  if (!user.has_value()) return Redirect("/signin?next=" + UrlEncode(p));
+  if (!user.has_value()) return Redirect("/signin?next=" + pc::PercentEncode(p));
 
   std::vector<std::string> parts = absl::StrSplit(p.substr(1), '/');
   if (IsPartner(user->claims)) {
@@ -506,9 +507,9 @@ HttpResponse Portal::CustomersPage(const HttpRequest& request, const User& user)
                   ">No customers yet. <a href=\"/invitations/new\">Request a relationship</a>"
                   " with a customer.</p>");
   if (!page.next_page_token().empty()) {
-    absl::StrAppend(&body, "<p><a href=\"/customers?q=", UrlEncode(q), "&amp;admin=",
-                    UrlEncode(admin), "&amp;order=", UrlEncode(order), "&amp;page=",
-                    UrlEncode(page.next_page_token()), "\">Next page</a></p>");
+    absl::StrAppend(&body, "<p><a href=\"/customers?q=", pc::PercentEncode(q), "&amp;admin=",
+                    pc::PercentEncode(admin), "&amp;order=", pc::PercentEncode(order), "&amp;page=",
+                    pc::PercentEncode(page.next_page_token()), "\">Next page</a></p>");
   }
   absl::StrAppend(&body,
                   "<h2>Pending invitations</h2><table id=\"invitations\"><thead><tr><th>"
@@ -630,7 +631,7 @@ HttpResponse Portal::CustomerRecordPage(const HttpRequest& request, const User& 
                                            "You keep support responsibility.")
                             : Explain(s, "relationship service");
   }
-  const std::string id = UrlEncode(customer_id);
+  const std::string id = pc::PercentEncode(customer_id);
   const std::string name = rel.customer_profile().company_name().empty()
                                ? customer_id
                                : rel.customer_profile().company_name();
@@ -903,7 +904,7 @@ HttpResponse Portal::CustomerAction(const HttpRequest& request, const User& user
     return CustomerRecordPage(request, user, customer_id,
                               Explain(status, "relationship service"));
   }
-  return Redirect("/customers/" + UrlEncode(customer_id) + "?notice=" + UrlEncode(notice));
+  return Redirect("/customers/" + pc::PercentEncode(customer_id) + "?notice=" + pc::PercentEncode(notice));
 }
 
 HttpResponse Portal::NewInvitationPage(const HttpRequest& request, const User& user,
@@ -1013,14 +1014,14 @@ HttpResponse Portal::InvitationsPage(const HttpRequest& request, const User& use
                       "</q>");
     }
     if (inv.state() == cv1::INVITATION_STATE_ACCEPTED && !inv.customer_id().empty()) {
-      absl::StrAppend(&state_cell, " by <a href=\"/customers/", UrlEncode(inv.customer_id()),
+      absl::StrAppend(&state_cell, " by <a href=\"/customers/", pc::PercentEncode(inv.customer_id()),
                       "\">", E(inv.customer_id()), "</a>");
     }
     std::string actions;
     if (inv.state() == cv1::INVITATION_STATE_PENDING) {
       for (const char* a : {"resend", "cancel"}) {
         absl::StrAppend(&actions, "<form method=\"post\" action=\"/invitations/",
-                        UrlEncode(inv.id()), "/", a, "\" class=\"inline\">", FormGuard(user),
+                        pc::PercentEncode(inv.id()), "/", a, "\" class=\"inline\">", FormGuard(user),
                         "<input type=\"hidden\" name=\"version\" value=\"", inv.version(),
                         "\"><button type=\"submit\">",
                         std::string_view(a) == "resend" ? "Resend" : "Cancel",
@@ -1037,8 +1038,8 @@ HttpResponse Portal::InvitationsPage(const HttpRequest& request, const User& use
   absl::StrAppend(&b, "</tbody></table>");
   if (resp.invitations().empty()) absl::StrAppend(&b, "<p class=\"muted\">No invitations.</p>");
   if (!resp.next_page_token().empty()) {
-    absl::StrAppend(&b, "<p><a href=\"/invitations?state=", UrlEncode(state), "&amp;page=",
-                    UrlEncode(resp.next_page_token()), "\">Next page</a></p>");
+    absl::StrAppend(&b, "<p><a href=\"/invitations?state=", pc::PercentEncode(state), "&amp;page=",
+                    pc::PercentEncode(resp.next_page_token()), "\">Next page</a></p>");
   }
   return Page(user, "Invitations", b, error.empty() ? 200 : 409);
 }
@@ -1056,7 +1057,7 @@ HttpResponse Portal::InvitationAction(const HttpRequest& request, const User& us
     iv1::Invitation resp;
     status = Call(*backends_.invitation, &iv1::InvitationService::StubInterface::CancelInvitation,
                   user, request, req, &resp);
-    if (status.ok()) return Redirect("/invitations?notice=" + UrlEncode("Invitation canceled."));
+    if (status.ok()) return Redirect("/invitations?notice=" + pc::PercentEncode("Invitation canceled."));
   } else if (action == "resend") {
     iv1::ResendInvitationRequest req;
     req.set_request_id(RequestIdOf(request));
@@ -1078,14 +1079,14 @@ HttpResponse Portal::InvitationAction(const HttpRequest& request, const User& us
 
 HttpResponse Portal::AcceptLanding(const HttpRequest& request, const std::optional<User>& user) {
   const std::string token = Query(request, "token");
-  const std::string here = "/invitations/accept?token=" + UrlEncode(token);
+  const std::string here = "/invitations/accept?token=" + pc::PercentEncode(token);
   if (!user.has_value()) {
     return Page(std::nullopt, "Respond to a partner invitation",
                 absl::StrCat("<p>A partner asked to become your organization's reseller. "
                              "Sign in as a global admin of your organization to see the "
                              "request and respond.</p><p><a class=\"button\" id=\"signin\" "
                              "href=\"/signin?next=",
-                             UrlEncode(here), "\">Sign in</a></p>"));
+                             pc::PercentEncode(here), "\">Sign in</a></p>"));
   }
   if (!user->claims.HasRole(pc::auth::kRoleCustomerAdmin)) {
     return Page(user, "Respond to a partner invitation",
@@ -1201,7 +1202,7 @@ HttpResponse Portal::RespondToInvitation(const HttpRequest& request, const User&
     if (absl::IsInvalidArgument(status) && pc::ReasonMetadataOf(status)["field"] != "token") {
       return Page(user, accept ? "Could not accept" : "Could not decline",
                   ErrorBox(Explain(status, "invitation service")) +
-                      "<p><a href=\"/invitations/accept?token=" + UrlEncode(token) +
+                      "<p><a href=\"/invitations/accept?token=" + pc::PercentEncode(token) +
                       "\">Back to the invitation</a></p>",
                   400);
     }
@@ -1249,7 +1250,7 @@ HttpResponse Portal::PartnersPage(const HttpRequest& request, const User& user,
     const std::string pid = rel.partner_id();
     std::string actions;
     if (rel.admin_access() == cv1::ADMIN_ACCESS_GRANTED) {
-      absl::StrAppend(&actions, "<form method=\"post\" action=\"/partners/", UrlEncode(pid),
+      absl::StrAppend(&actions, "<form method=\"post\" action=\"/partners/", pc::PercentEncode(pid),
                       "/revoke\" class=\"inline\">", FormGuard(user),
                       "<input type=\"hidden\" name=\"version\" value=\"", rel.version(),
                       "\"><input name=\"reason\" placeholder=\"Reason\" maxlength=\"1000\" "
@@ -1264,7 +1265,7 @@ HttpResponse Portal::PartnersPage(const HttpRequest& request, const User& user,
                         "</option>");
       }
       if (!options.empty()) {
-        absl::StrAppend(&actions, "<form method=\"post\" action=\"/partners/", UrlEncode(pid),
+        absl::StrAppend(&actions, "<form method=\"post\" action=\"/partners/", pc::PercentEncode(pid),
                         "/reassign\" class=\"inline\">", FormGuard(user),
                         "<input type=\"hidden\" name=\"version\" value=\"", rel.version(),
                         "\"><select name=\"to\" aria-label=\"Reassign to\">", options,
@@ -1327,7 +1328,7 @@ HttpResponse Portal::PartnerAction(const HttpRequest& request, const User& user,
     return Page(user, "Not found", ErrorBox("Unknown action."), 404);
   }
   if (!status.ok()) return PartnersPage(request, user, Explain(status, "relationship service"));
-  return Redirect("/partners?notice=" + UrlEncode(notice));
+  return Redirect("/partners?notice=" + pc::PercentEncode(notice));
 }
 
 }  // namespace pc::portal

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,14 +29,5 @@ std::optional<std::string> CookieValue(std::string_view cookie_header, std::stri
 // data lines; CR/LF in id/event are dropped so a value can never inject a field.
 std::string SseFrame(std::string_view id, std::string_view event, std::string_view data);
 
-// application/x-www-form-urlencoded (a form body or a query string) → name → value. '+' is a
-// space, %XY a byte; a malformed escape is kept literally; for a repeated name the first wins.
-std::map<std::string, std::string> ParseUrlEncoded(std::string_view text);
-
-// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
-std::string UrlEncode(std::string_view text);
-
-// 32 random bytes, hex (session ids, secrets).
-std::string RandomHex(int bytes = 32);
 
 }  // namespace pc::portal

@@ -44,10 +44,5 @@ TEST(SseFrameTest, FramesMultiLineDataAndCannotInjectFields) {
   EXPECT_EQ(SseFrame("1\ndata: evil", "e", "d"), "id: 1data: evil\nevent: e\ndata: d\n\n");
 }
 
-TEST(RandomHexTest, IsRandomAndSized) {
-  EXPECT_EQ(RandomHex(16).size(), 32u);
-  EXPECT_NE(RandomHex(), RandomHex());
-}
-
 }  // namespace
 }  // namespace pc::portal
