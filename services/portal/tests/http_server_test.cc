@@ -2,6 +2,7 @@
 // Last-Event-ID, live frames), hostile bytes (malformed, oversized) answered without harm, and
 // Stop() ending open streams. The portal behind it uses mocked stubs; the feed a scripted source.
 #include "http_server.h"
+#include "fake_watch.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -26,52 +27,9 @@ namespace pc::portal {
 namespace {
 
 namespace nv1 = ::partnercenter::notification::v1;
+using ::pc::portal::testing::ScriptedSource;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// A feed the test pushes changes into.
-class PushSource : public WatchSource {
- public:
-  class Stream : public WatchStream {
-   public:
-    explicit Stream(PushSource& s) : s_(s) {}
-    bool Start() override { return true; }
-    bool Read(nv1::CustomerChange* c) override {
-      std::unique_lock<std::mutex> lock(s_.mu);
-      s_.cv.wait(lock, [&] { return cancelled_ || !s_.pending.empty(); });
-      if (cancelled_) return false;
-      *c = s_.pending.front();
-      s_.pending.pop_front();
-      return true;
-    }
-    absl::Status Finish() override { return absl::CancelledError("cancelled"); }
-    void Cancel() override {
-      std::lock_guard<std::mutex> lock(s_.mu);
-      cancelled_ = true;
-      s_.cv.notify_all();
-    }
-
-   private:
-    PushSource& s_;
-    bool cancelled_ = false;
-  };
-  std::unique_ptr<WatchStream> Open(const std::string&, const std::string&, int64_t) override {
-    return std::make_unique<Stream>(*this);
-  }
-  void Push(int64_t seq, const std::string& company) {
-    nv1::CustomerChange c;
-    c.set_sequence(seq);
-    c.set_kind(nv1::CHANGE_KIND_UPSERT);
-    c.mutable_customer()->set_customer_id(absl::StrCat("c", seq));
-    c.mutable_customer()->set_company_name(company);
-    std::lock_guard<std::mutex> lock(mu);
-    pending.push_back(c);
-    cv.notify_all();
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<nv1::CustomerChange> pending;
-};
 
 // A blocking loopback client.
 class Client {
@@ -125,7 +83,7 @@ class HttpServerTest : public ::testing::Test {
         minter_(*pc::auth::Minter::Create(
             {.private_key_pem = pair_.private_key_pem, .kid = "k1", .issuer = "i", .audience = "a"})),
         tokens_(verifier_),
-        source_(new PushSource),
+        source_(new ScriptedSource),
         hub_(std::unique_ptr<WatchSource>(source_), &Portal::ChangeFrame, &Portal::StatusFrame, {}) {
     Backends b;
     b.invitation = std::make_shared<partnercenter::invitation::v1::MockInvitationServiceStub>();
@@ -159,7 +117,7 @@ class HttpServerTest : public ::testing::Test {
   pc::auth::Verifier verifier_;
   pc::auth::Minter minter_;
   pc::auth::VerifiedTokenCache tokens_;
-  PushSource* source_;
+  ScriptedSource* source_;
   FeedHub hub_;
   std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpServer> http_;
