@@ -88,4 +88,50 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
   return absl::OkStatus();
 }
 
+absl::Status AddPartitions(const std::string& brokers, const std::string& topic, int total,
+                           absl::Duration timeout) {
+  if (total < 1) return absl::InvalidArgumentError("total must be at least 1");
+  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
+  if (!conf.ok()) return conf.status();
+  auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle.ok()) return handle.status();
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
+  char errstr[512];
+  rd_kafka_NewPartitions_t* np =
+      rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof(errstr));
+  if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", errstr));
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
+      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS),
+      &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_CreatePartitions(rk.get(), &np, 1, options.get(), queue.get());
+  rd_kafka_NewPartitions_destroy(np);
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+      rd_kafka_queue_poll(queue.get(), timeout_ms), &rd_kafka_event_destroy);
+  if (event == nullptr) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("adding partitions to ", topic, ": no answer within ",
+                     absl::FormatDuration(timeout)));
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
+    return internal::ErrorStatus(err, absl::StrCat("adding partitions: ",
+                                                   rd_kafka_event_error_string(event.get())));
+  }
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
+      rd_kafka_event_CreatePartitions_result(event.get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    const char* why = rd_kafka_topic_result_error_string(results[i]);
+    return internal::ErrorStatus(err, absl::StrCat("adding partitions to ", topic,
+                                                   why ? absl::StrCat(" (", why, ")") : ""));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace pc::kafka

@@ -3,11 +3,13 @@
 #include <future>
 #include <list>
 
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/publisher.h"
+#include "pc/kafka/tailer.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/status_matchers.h"
 #include "test_util.h"
@@ -159,6 +161,77 @@ TEST_F(KafkaIntegrationTest, StopReturnsWithinItsTimeout) {
   ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.assignments > 0; }));
   auto stopped = std::async(std::launch::async, [&] { consumer->Stop(absl::Seconds(5)); });
   EXPECT_EQ(stopped.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+}
+
+// What a tailer's handler saw, read by the test thread after CatchUp returned.
+struct Tailed {
+  absl::Mutex mu;
+  std::vector<ConsumedMessage> messages ABSL_GUARDED_BY(mu);
+  TopicTailer::Handler Handler() {
+    return [this](const ConsumedMessage& m) {
+      absl::MutexLock lock(&mu);
+      messages.push_back(m);
+    };
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu);
+    return messages.size();
+  }
+};
+
+TEST_F(KafkaIntegrationTest, TailerCatchUpReturnsOnceEveryEarlierMessageWasHandled) {
+  Tailed tailed;
+  ASSERT_OK_AND_ASSIGN(auto tailer,
+                       TopicTailer::Create({.brokers = brokers_, .topic = topic_}, tailed.Handler()));
+  ASSERT_THAT(tailer->Start(), IsOk());
+  ASSERT_THAT(tailer->CatchUp(absl::Seconds(30)), IsOk());  // an empty topic: at once
+  EXPECT_EQ(tailed.size(), 0u);
+  constexpr int kMessages = 40;
+  for (int i = 0; i < kMessages; ++i) {
+    publisher_->Publish({.topic = topic_, .key = absl::StrCat("k", i), .payload = "x"},
+                        [](const absl::Status& s) { EXPECT_THAT(s, IsOk()); });
+  }
+  ASSERT_THAT(publisher_->Flush(absl::Seconds(30)), IsOk());
+  // No waiting on the handler: CatchUp itself is the barrier.
+  ASSERT_THAT(tailer->CatchUp(absl::Seconds(30)), IsOk());
+  EXPECT_EQ(tailed.size(), static_cast<size_t>(kMessages));
+  tailer->Stop();
+  EXPECT_THAT(tailer->CatchUp(absl::Seconds(1)), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(KafkaIntegrationTest, TailerFollowsPartitionsAddedAfterItStarted) {
+  Tailed tailed;
+  ASSERT_OK_AND_ASSIGN(auto tailer,
+                       TopicTailer::Create({.brokers = brokers_, .topic = topic_}, tailed.Handler()));
+  ASSERT_THAT(tailer->Start(), IsOk());
+  EXPECT_EQ(tailer->partitions(), 1);
+  ASSERT_THAT(AddPartitions(brokers_, topic_, 3), IsOk());
+  EXPECT_THAT(AddPartitions(brokers_, topic_, 2), StatusIs(absl::StatusCode::kInvalidArgument));
+  // A new producer sees the three partitions at once; 60 keys land on all of them.
+  ASSERT_OK_AND_ASSIGN(auto producer, KafkaPublisher::Create({.brokers = brokers_}));
+  constexpr int kMessages = 60;
+  for (int i = 0; i < kMessages; ++i) {
+    producer->Publish({.topic = topic_, .key = absl::StrCat("key-", i), .payload = "y"},
+                      [](const absl::Status& s) { EXPECT_THAT(s, IsOk()); });
+  }
+  ASSERT_THAT(producer->Flush(absl::Seconds(30)), IsOk());
+  producer->Close(absl::Seconds(10));
+  ASSERT_THAT(tailer->CatchUp(absl::Seconds(30)), IsOk());
+  EXPECT_EQ(tailer->partitions(), 3);
+  absl::MutexLock lock(&tailed.mu);
+  EXPECT_EQ(tailed.messages.size(), static_cast<size_t>(kMessages));
+  int on_new_partitions = 0;
+  for (const ConsumedMessage& m : tailed.messages) on_new_partitions += m.partition > 0;
+  EXPECT_GT(on_new_partitions, 0) << "no message reached the added partitions";
+}
+
+TEST_F(KafkaIntegrationTest, TailerStartIsUnavailableWithoutABroker) {
+  Tailed tailed;
+  ASSERT_OK_AND_ASSIGN(
+      auto nowhere, TopicTailer::Create({.brokers = "127.0.0.1:1", .topic = topic_,
+                                         .start_timeout = absl::Milliseconds(300)},
+                                        tailed.Handler()));
+  EXPECT_THAT(nowhere->Start(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace

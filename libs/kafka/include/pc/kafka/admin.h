@@ -23,4 +23,9 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
                           int partitions, int replication_factor,
                           absl::Duration timeout = absl::Seconds(30));
 
+// Raises `topic` to `total` partitions (INVALID_ARGUMENT from the broker if it already has
+// as many or more). Keys hashed to a partition before may map elsewhere afterwards.
+absl::Status AddPartitions(const std::string& brokers, const std::string& topic, int total,
+                           absl::Duration timeout = absl::Seconds(30));
+
 }  // namespace pc::kafka
