@@ -100,6 +100,20 @@ absl::StatusOr<int64_t> Outbox::Backlog(Database& db) {
   return backlog;
 }
 
+absl::StatusOr<std::optional<absl::Time>> Outbox::OldestUnsent(Database& db) {
+  std::optional<absl::Time> oldest;
+  PC_RETURN_IF_ERROR(db.InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row,
+                        tx.QueryOne("SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL"));
+    PC_ASSIGN_OR_RETURN(bool none, row.IsNull(0));
+    if (none) return absl::OkStatus();
+    PC_ASSIGN_OR_RETURN(int64_t micros, row.GetInt64(0));
+    oldest = absl::FromUnixMicros(micros);
+    return absl::OkStatus();
+  }));
+  return oldest;
+}
+
 absl::StatusOr<int64_t> Outbox::DeleteSentBefore(Database& db, absl::Time cutoff) {
   int64_t deleted = 0;
   PC_RETURN_IF_ERROR(db.InTransaction([&](Transaction& tx) -> absl::Status {

@@ -364,8 +364,14 @@ TEST_P(StorageContractTest, CommittedRecordIsPublishedThenMarkedSent) {
 
   OutboxRecord record = MakeRecord("e1", "partner-1:customer-1");
   record.payload = kBinary;
+  EXPECT_EQ(*Outbox::OldestUnsent(*db_), std::nullopt);
+  const absl::Time before_append = absl::Now();
   ASSERT_OK(AppendCommitted(record));
   EXPECT_EQ(*relay.Backlog(), 1);
+  ASSERT_OK_AND_ASSIGN(std::optional<absl::Time> oldest, Outbox::OldestUnsent(*db_));
+  ASSERT_TRUE(oldest.has_value());
+  EXPECT_GE(*oldest, absl::FromUnixMicros(absl::ToUnixMicros(before_append)));
+  EXPECT_LE(*oldest, absl::Now());
   relay.Start();
   relay.Notify();
   ASSERT_TRUE(observer.WaitForSent(1));
@@ -381,6 +387,7 @@ TEST_P(StorageContractTest, CommittedRecordIsPublishedThenMarkedSent) {
   EXPECT_EQ(HeaderOf(delivered[0], "event-id"), "e1");
   EXPECT_EQ(HeaderOf(delivered[0], "event-type"), "TestHappened");
   EXPECT_EQ(*relay.Backlog(), 0);
+  EXPECT_EQ(*Outbox::OldestUnsent(*db_), std::nullopt);
   EXPECT_EQ(relay.published_total(), 1);
   EXPECT_EQ(relay.failed_total(), 0);
   EXPECT_TRUE(relay.is_leader());

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +69,9 @@ class Outbox {
   static absl::Status Append(Transaction& tx, const OutboxRecord& record);
   // The number of unsent rows.
   static absl::StatusOr<int64_t> Backlog(Database& db);
+  // When the oldest unsent row was appended (by the appending process's clock; an append
+  // happens before its commit), or nullopt if every row is sent.
+  static absl::StatusOr<std::optional<absl::Time>> OldestUnsent(Database& db);
   // Deletes rows sent before `cutoff`; returns how many. The service decides when and how old.
   static absl::StatusOr<int64_t> DeleteSentBefore(Database& db, absl::Time cutoff);
 };
