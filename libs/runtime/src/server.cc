@@ -109,8 +109,10 @@ absl::Status Server::Start() {
       {"/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; }},
       {"/readyz",
        [this] {
-         return serving_ ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
-                         : HttpResponse{503, "text/plain; charset=utf-8", "not serving\n"};
+         absl::Status ready = this->ready();
+         return ready.ok() ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
+                           : HttpResponse{503, "text/plain; charset=utf-8",
+                                          std::string(ready.message()) + "\n"};
        }},
   });
   if (options_.handle_signals) {
@@ -177,11 +179,54 @@ absl::Status Server::Start() {
     started_ = true;
   }
   serving_ = true;
+  if (options_.ready_check) {
+    {
+      std::lock_guard lock(ready_mu_);
+      last_ready_check_ = options_.ready_check();
+    }
+    health->SetServingStatus(kReadinessService, ready().ok());
+    ready_thread_ = std::thread([this] { WatchReadiness(); });
+  } else {
+    health->SetServingStatus(kReadinessService, true);
+  }
   spdlog::info("serving gRPC on port {} ({}), admin HTTP on port {}", grpc_port_,
                own_services.empty() ? std::string("no services")
                                     : absl::StrJoin(own_services, ", "),
                admin_port_);
   return absl::OkStatus();
+}
+
+absl::Status Server::ready() const {
+  if (!serving_) return absl::UnavailableError("not serving");
+  std::lock_guard lock(ready_mu_);
+  return last_ready_check_;
+}
+
+void Server::WatchReadiness() {
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  bool was_ready = ready().ok();
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.ready_check_interval),
+                   [this] { return shutdown_requested_ || !serving_; });
+      if (shutdown_requested_ || !serving_) return;
+    }
+    absl::Status check = options_.ready_check();
+    {
+      std::lock_guard lock(ready_mu_);
+      last_ready_check_ = check;
+    }
+    if (check.ok() != was_ready) {
+      if (check.ok()) {
+        spdlog::info("ready again");
+      } else {
+        spdlog::warn("not ready: {}", std::string(check.message()));
+      }
+      health->SetServingStatus(kReadinessService, check.ok());
+      was_ready = check.ok();
+    }
+  }
 }
 
 void Server::RequestShutdown() {
@@ -203,6 +248,12 @@ void Server::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     absl::Time start = absl::Now();
     serving_ = false;
+    {
+      std::lock_guard lock(mu_);
+      shutdown_requested_ = true;  // ends WatchReadiness
+      cv_.notify_all();
+    }
+    if (ready_thread_.joinable()) ready_thread_.join();
     grpc_server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING for all, for good
     spdlog::info("shutdown 1/4: health NOT_SERVING");
     if (options_.on_not_serving) options_.on_not_serving();

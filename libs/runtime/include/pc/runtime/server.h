@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -46,6 +47,12 @@ struct ServerOptions {
   Registry* registry = nullptr;           // nullptr: Registry::Default()
   bool handle_signals = true;             // SIGTERM / SIGINT start the shutdown
   std::function<void()> on_not_serving;   // after step 1, before step 2
+  // Readiness beyond "started and not shutting down" (e.g. a cache that can prove neither
+  // memory nor its database current). Evaluated every ready_check_interval; while it fails,
+  // the gRPC health service "readiness" (what readiness probes ask) is NOT_SERVING and /readyz
+  // answers 503 with its message. The overall health "" (liveness) is not affected.
+  std::function<absl::Status()> ready_check;
+  absl::Duration ready_check_interval = absl::Seconds(1);
 
   // grpc_port, admin_port and shutdown_grace from the flags (flags.h).
   static ServerOptions FromFlags();
@@ -76,11 +83,18 @@ class Server {
   // Asks Wait() to shut down; safe from any thread, more than once.
   void RequestShutdown();
 
-  // True between Start() and step 1 of the shutdown (what /readyz reports).
+  // True between Start() and step 1 of the shutdown.
   bool serving() const { return serving_.load(); }
+  // serving() and the last ready_check: what /readyz and health "readiness" report.
+  absl::Status ready() const;
+
+  // The gRPC health service name readiness probes ask for.
+  static constexpr char kReadinessService[] = "readiness";
 
  private:
   void Shutdown();
+  // Re-evaluates ready_check every ready_check_interval until the shutdown starts.
+  void WatchReadiness();
 
   ServerOptions options_;
   Registry* registry_;
@@ -92,6 +106,9 @@ class Server {
   int grpc_port_ = 0;
   int admin_port_ = 0;
   std::atomic<bool> serving_{false};
+  mutable std::mutex ready_mu_;
+  absl::Status last_ready_check_;  // guarded by ready_mu_
+  std::thread ready_thread_;
 
   std::mutex mu_;
   std::condition_variable cv_;
