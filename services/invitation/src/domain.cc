@@ -185,6 +185,13 @@ absl::Status InvitationDomain::CommitChange(
   return absl::OkStatus();
 }
 
+absl::Status InvitationDomain::CommitTokenChange(
+    const std::function<absl::Status(RepositoryTx&)>& fn) {
+  absl::Status status = CommitChange(fn);
+  if (absl::IsAborted(status)) status = CommitChange(fn);
+  return status;
+}
+
 absl::Status InvitationDomain::AdmitTokenCall(const CallContext& call, const std::string& token) {
   PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
   if (token_failures_.Exceeded(call.claims.tenant_id)) {
@@ -546,7 +553,7 @@ absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
   PC_RETURN_IF_ERROR(ValidateRequestId("request_id", req.request_id()));
   PC_RETURN_IF_ERROR(ValidateProfile(req.customer_profile()));
   v1::AcceptInvitationResponse out;
-  absl::Status status = CommitChange([&](RepositoryTx& tx) -> absl::Status {
+  absl::Status status = CommitTokenChange([&](RepositoryTx& tx) -> absl::Status {
     const absl::Time now = clock_.Now();
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, req.token()));
     Invitation& inv = stored.invitation;
@@ -590,7 +597,7 @@ absl::StatusOr<v1::Invitation> InvitationDomain::Decline(const CallContext& call
   PC_RETURN_IF_ERROR(ValidateRequestId("request_id", req.request_id()));
   PC_RETURN_IF_ERROR(ValidateText("reason", req.reason(), 1000));
   Invitation out;
-  absl::Status status = CommitChange([&](RepositoryTx& tx) -> absl::Status {
+  absl::Status status = CommitTokenChange([&](RepositoryTx& tx) -> absl::Status {
     const absl::Time now = clock_.Now();
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, req.token()));
     Invitation& inv = stored.invitation;

@@ -99,6 +99,11 @@ class InvitationDomain {
   // Counts an unusable-link answer against the caller's tenant; returns `status`.
   absl::Status CountLinkFailure(const CallContext& call, absl::Status status);
   absl::Status CommitChange(const std::function<absl::Status(RepositoryTx&)>& fn);
+  // CommitChange for a call on a link (Accept, Decline): if another call on the same link
+  // committed first (ABORTED on the invitation's version, PostgreSQL with several replicas),
+  // `fn` runs once more and answers from that call's result: the same customer gets the
+  // idempotent answer, anyone else the generic invalid-link error.
+  absl::Status CommitTokenChange(const std::function<absl::Status(RepositoryTx&)>& fn);
   std::string NewLink(std::string* token_hash) const;
 
   DomainOptions options_;

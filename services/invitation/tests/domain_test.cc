@@ -1,5 +1,7 @@
 // The invitation domain against a real store: SQLite (label unit) and PostgreSQL (label
 // integration) run this same suite, so it is also the repository contract test.
+#include <future>
+#include <thread>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -9,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pc/common/errors.h"
+#include "pc/common/status_macros.h"
 #include "pc/common/ids.h"
 #include "pc/events/envelope.h"
 #include "pc/storage/test_database.h"
@@ -250,6 +253,96 @@ TEST_F(InvitationDomainTest, AcceptIsSingleUseAndIdempotentForTheSameCustomer) {
   EXPECT_EQ(events[1].aggregate_version(), 2);
   EXPECT_EQ(events[1].invitation_accepted().customer_profile().company_name(), "Contoso Ltd");
   EXPECT_EQ(events[1].actor().kind(), common::ACTOR_KIND_CUSTOMER_ADMIN);
+}
+
+// Two replicas (two connections) accept one link at the same moment. On PostgreSQL the test
+// holds the invitations table in SHARE mode until both wait to update the row, so both have
+// read it PENDING; the version check decides. SQLite serialises them by design.
+class RacingAcceptTest : public InvitationDomainTest {
+ protected:
+  // Runs `a` and `b` at once, each against its own replica of the domain.
+  void Race(const std::function<void(InvitationDomain&)>& a,
+            const std::function<void(InvitationDomain&)>& b) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<pc::storage::Database> db_b, test_db_->Open());
+    SqlRepository repository_b(*db_b);
+    InvitationDomain replica_b(
+        DomainOptions{.cloud = "global", .portal_base_url = "https://portal.example"},
+        repository_b, clock_, nullptr);
+    std::unique_ptr<pc::storage::Database> blocker;
+    std::promise<void> release;
+    std::thread holder;
+    if (kDialect == pc::storage::Dialect::kPostgres) {
+      ASSERT_OK_AND_ASSIGN(blocker, test_db_->Open());
+      std::promise<void> locked;
+      holder = std::thread([&] {
+        EXPECT_OK(blocker->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+          PC_RETURN_IF_ERROR(tx.ExecuteScript("LOCK TABLE invitations IN SHARE MODE"));
+          locked.set_value();
+          release.get_future().wait();
+          return absl::OkStatus();
+        }));
+      });
+      locked.get_future().wait();
+    }
+    std::thread ta([&] { a(*domain_); });
+    std::thread tb([&] { b(replica_b); });
+    if (kDialect == pc::storage::Dialect::kPostgres) {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<pc::storage::Database> observer, test_db_->Open());
+      const absl::Time deadline = absl::Now() + absl::Seconds(30);
+      int64_t waiting = 0;
+      while (waiting < 2 && absl::Now() < deadline) {
+        auto n = pc::storage::QueryInt64(
+            *observer,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE invitations%'");
+        ASSERT_OK(n.status());
+        waiting = *n;
+        if (waiting < 2) absl::SleepFor(absl::Milliseconds(5));  // polling a condition
+      }
+      EXPECT_EQ(waiting, 2) << "both calls should wait on the update";
+      release.set_value();
+      holder.join();
+    }
+    ta.join();
+    tb.join();
+  }
+
+  v1::AcceptInvitationRequest AcceptRequest(const std::string& token, const std::string& id) {
+    v1::AcceptInvitationRequest req;
+    req.set_request_id(id);
+    req.set_token(token);
+    *req.mutable_customer_profile() = Profile("contoso.com");
+    return req;
+  }
+};
+
+TEST_F(RacingAcceptTest, TheSameCustomerTwiceGetsOneAcceptanceAndTheSameAnswer) {
+  v1::CreateInvitationRequest req = Request();
+  req.clear_customer_hint();
+  const std::string token = TokenOf(MustCreate(req).email_draft());
+  absl::StatusOr<v1::AcceptInvitationResponse> a, b;
+  Race([&](InvitationDomain& d) { a = d.Accept(Customer(), AcceptRequest(token, "a")); },
+       [&](InvitationDomain& d) { b = d.Accept(Customer(), AcceptRequest(token, "b")); });
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(a->invitation().version(), 2);
+  EXPECT_EQ(b->invitation().version(), 2);
+  EXPECT_THAT(EventTypes(), ::testing::ElementsAre("InvitationSent", "InvitationAccepted"));
+}
+
+TEST_F(RacingAcceptTest, AnotherCustomerRacingGetsTheGenericInvalidLinkError) {
+  v1::CreateInvitationRequest req = Request();
+  req.clear_customer_hint();
+  const std::string token = TokenOf(MustCreate(req).email_draft());
+  absl::StatusOr<v1::AcceptInvitationResponse> a, b;
+  Race([&](InvitationDomain& d) { a = d.Accept(Customer("c-a"), AcceptRequest(token, "a")); },
+       [&](InvitationDomain& d) { b = d.Accept(Customer("c-b"), AcceptRequest(token, "b")); });
+  const bool a_won = a.ok();
+  EXPECT_NE(a.ok(), b.ok()) << a.status() << " / " << b.status();
+  EXPECT_THAT(a_won ? b.status() : a.status(),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(EventTypes(), ::testing::ElementsAre("InvitationSent", "InvitationAccepted"));
+  EXPECT_EQ(Events()[1].customer_id(), a_won ? "c-a" : "c-b");
 }
 
 TEST_F(InvitationDomainTest, EveryUnusableLinkGetsTheSameError) {
