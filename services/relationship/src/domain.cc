@@ -410,20 +410,27 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::ApplyAccepted(StoreTx& tx,
     *changed = true;
     return r;
   }
-  // Already ACTIVE: a second reseller invitation can only add admin permission.
-  if (admin == common::ADMIN_ACCESS_GRANTED && r.admin_access() != common::ADMIN_ACCESS_GRANTED) {
-    const bool was_revoked = r.admin_access() == common::ADMIN_ACCESS_REVOKED;
-    r.set_admin_access(common::ADMIN_ACCESS_GRANTED);
+  // Already ACTIVE (a second invitation, or one accepted concurrently with the one that
+  // established it): it can only add admin permission; either way it is in the history.
+  if (admin != common::ADMIN_ACCESS_GRANTED || r.admin_access() == common::ADMIN_ACCESS_GRANTED) {
     PC_RETURN_IF_ERROR(m.Commit(
-        r, {.action = "PermissionGranted",
-            .detail = "admin permission granted: the customer accepted a reseller invitation",
-            .cause = ev::CAUSE_INVITATION_ACCEPTED,
-            .set_payload = [&](ev::EventEnvelope& out) {
-              out.mutable_permission_granted()->set_restored(was_revoked);
-              out.mutable_permission_granted()->set_invitation_id(inv_id);
-            }}));
+        r, {.action = "InvitationAccepted",
+            .detail = absl::StrCat("invitation ", inv_id,
+                                   " accepted; the relationship was already active")}));
     *changed = true;
+    return r;
   }
+  const bool was_revoked = r.admin_access() == common::ADMIN_ACCESS_REVOKED;
+  r.set_admin_access(common::ADMIN_ACCESS_GRANTED);
+  PC_RETURN_IF_ERROR(m.Commit(
+      r, {.action = "PermissionGranted",
+          .detail = "admin permission granted: the customer accepted a reseller invitation",
+          .cause = ev::CAUSE_INVITATION_ACCEPTED,
+          .set_payload = [&](ev::EventEnvelope& out) {
+            out.mutable_permission_granted()->set_restored(was_revoked);
+            out.mutable_permission_granted()->set_invitation_id(inv_id);
+          }}));
+  *changed = true;
   return r;
 }
 
@@ -444,7 +451,30 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
     return InvalidFieldError("invitation_accepted.invitation_id", "is required");
   }
   std::optional<v1::Relationship> touched;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  // Two first acceptances of one pair on two replicas (PostgreSQL) both find no relationship;
+  // the second insert then fails on the unique key (ALREADY_EXISTS) or the row lock
+  // (ABORTED). Run it again: it finds the winner's row and merges into it.
+  absl::Status applied;
+  for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
+    touched.reset();
+    applied = ApplyAcceptedOnce(e, &touched);
+    if (!absl::IsAlreadyExists(applied) && !absl::IsAborted(applied)) break;
+    spdlog::info("InvitationAccepted {} for {}:{} met a concurrent change ({}); attempt {} of {}",
+                 e.event_id(), e.partner_id(), e.customer_id(), applied.ToString(), attempt,
+                 kConflictAttempts);
+  }
+  PC_RETURN_IF_ERROR(applied);
+  if (touched.has_value()) {
+    cache_.Put(touched->partner_id(), touched->customer_id(), EntryOf(*touched));
+    if (on_commit_) on_commit_();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RelationshipDomain::ApplyAcceptedOnce(const ev::EventEnvelope& e,
+                                                   std::optional<v1::Relationship>* touched) {
+  const ev::InvitationAccepted& acc = e.invitation_accepted();
+  return store_.InTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(bool first,
                         tx.FirstDelivery(options_.consumer_group, e.event_id()));
     if (!first) return absl::OkStatus();  // redelivered: no second effect
@@ -453,14 +483,9 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
     bool changed = false;
     PC_ASSIGN_OR_RETURN(v1::Relationship r, ApplyAccepted(tx, e, &changed));
     PC_RETURN_IF_ERROR(tx.SetAppliedInvitationVersion(acc.invitation_id(), e.aggregate_version()));
-    if (changed) touched = r;
+    if (changed) *touched = r;
     return absl::OkStatus();
-  }));
-  if (touched.has_value()) {
-    cache_.Put(touched->partner_id(), touched->customer_id(), EntryOf(*touched));
-    if (on_commit_) on_commit_();
-  }
-  return absl::OkStatus();
+  });
 }
 
 // ---- Reads -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -120,6 +121,10 @@ class RelationshipDomain {
   absl::StatusOr<v1::Relationship> LoadVisible(StoreTx& tx, const CallContext& call,
                                                const std::string& partner_id,
                                                const std::string& customer_id);
+  // One transaction of ApplyInvitationEvent (InvitationAccepted, validated).
+  absl::Status ApplyAcceptedOnce(const partnercenter::events::v1::EventEnvelope& e,
+                                 std::optional<v1::Relationship>* touched);
+  static constexpr int kConflictAttempts = 3;
   absl::StatusOr<v1::Relationship> ApplyAccepted(StoreTx& tx,
                                                  const partnercenter::events::v1::EventEnvelope& e,
                                                  bool* changed);

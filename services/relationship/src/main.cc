@@ -3,9 +3,11 @@
 // serve until SIGTERM, then shut down in order (runtime::Server).
 #include "absl/flags/flag.h"
 #include "access_cache.h"
+#include "access_freshness.h"
 #include "domain.h"
 #include "grpc_service.h"
 #include "grpcpp/create_channel.h"
+#include "pc/common/status_macros.h"
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
@@ -33,6 +35,15 @@ ABSL_FLAG(std::string, consumer_group, "relationship",
 ABSL_FLAG(absl::Duration, restore_wait, absl::Minutes(10),
           "How long an accepted ADMIN_RESTORE for a relationship not known yet is retried "
           "before it is dead-lettered");
+ABSL_FLAG(absl::Duration, access_max_staleness, absl::Seconds(2),
+          "CheckAdminAccess answers from memory only while the cache is proven current "
+          "within this bound; otherwise it reads the database (and denies with UNAVAILABLE "
+          "if that fails too)");
+ABSL_FLAG(absl::Duration, access_probe_interval, absl::Milliseconds(200),
+          "How often the cache's currency is proven (outbox horizon + topic catch-up)");
+ABSL_FLAG(int64_t, access_cache_size, 100000,
+          "Most (partner, customer) pairs the CheckAdminAccess cache keeps, negative "
+          "answers included (least recently used dropped first)");
 ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations, then exit (Kubernetes Job)");
 
 int main(int argc, char** argv) {
@@ -44,7 +55,13 @@ int main(int argc, char** argv) {
                      pc::runtime::NonEmptyFlag(FLAGS_jwt_keys_dir),
                      pc::runtime::NonEmptyFlag(FLAGS_consumer_group),
                      pc::runtime::PositiveDurationFlag(FLAGS_invitation_deadline),
-                     pc::runtime::PositiveDurationFlag(FLAGS_restore_wait)});
+                     pc::runtime::PositiveDurationFlag(FLAGS_restore_wait),
+                     pc::runtime::PositiveDurationFlag(FLAGS_access_max_staleness),
+                     pc::runtime::PositiveDurationFlag(FLAGS_access_probe_interval)});
+  if (absl::GetFlag(FLAGS_access_cache_size) < 1) {
+    spdlog::critical("--access_cache_size must be at least 1");
+    return 2;
+  }
   const std::string cloud = absl::GetFlag(FLAGS_cloud);
 
   auto db = pc::storage::Open(absl::GetFlag(FLAGS_database_url));
@@ -74,9 +91,26 @@ int main(int argc, char** argv) {
   const pc::Clock& clock = pc::SystemClock::Get();
   pc::relationship::RelationshipStore store(**db);
   pc::relationship::RelationshipDomain* domain_ptr = nullptr;
-  pc::relationship::AccessCache cache([&domain_ptr](const std::string& p, const std::string& c) {
-    return domain_ptr->LoadAccess(p, c);
-  });
+  // The access cache's staleness bound: proven by the outbox horizon and the topic tail
+  // (TopicTailer::CatchUp), both of which exist only once `tailer` is created below.
+  std::unique_ptr<pc::kafka::TopicTailer> tailer;
+  pc::relationship::AccessFreshness freshness(
+      {.max_staleness = absl::GetFlag(FLAGS_access_max_staleness),
+       .probe_interval = absl::GetFlag(FLAGS_access_probe_interval)},
+      clock,
+      [&db, &clock]() -> absl::StatusOr<absl::Time> {
+        const absl::Time now = clock.Now();
+        PC_ASSIGN_OR_RETURN(std::optional<absl::Time> oldest,
+                            pc::storage::Outbox::OldestUnsent(**db));
+        return oldest.has_value() ? std::min(now, *oldest) : now;
+      },
+      [&tailer](absl::Duration timeout) { return tailer->CatchUp(timeout); });
+  pc::relationship::AccessCache cache(
+      [&domain_ptr](const std::string& p, const std::string& c) {
+        return domain_ptr->LoadAccess(p, c);
+      },
+      {.capacity = static_cast<size_t>(absl::GetFlag(FLAGS_access_cache_size)),
+       .fresh = [&freshness] { return freshness.Fresh(); }});
   pc::relationship::RelationshipDomain domain(
       {.cloud = cloud,
        .consumer_group = absl::GetFlag(FLAGS_consumer_group),
@@ -97,24 +131,53 @@ int main(int argc, char** argv) {
   registry.AddGauge("pc_relationship_access_cache_misses", "Admin-access cache misses (loads).")
       .WithLabels()
       .SetCallback([&cache] { return static_cast<double>(cache.misses()); });
+  registry.AddGauge("pc_relationship_access_cache_read_throughs",
+                    "CheckAdminAccess answers read from the database because the cache was "
+                    "not proven current.")
+      .WithLabels()
+      .SetCallback([&cache] { return static_cast<double>(cache.read_throughs()); });
+  registry.AddGauge("pc_relationship_access_cache_unavailable",
+                    "CheckAdminAccess answers denied with UNAVAILABLE (no proven cache, no "
+                    "database).")
+      .WithLabels()
+      .SetCallback([&cache] { return static_cast<double>(cache.unavailable()); });
+  registry.AddGauge("pc_relationship_access_cache_evictions",
+                    "Pairs dropped from the admin-access cache to stay within its size.")
+      .WithLabels()
+      .SetCallback([&cache] { return static_cast<double>(cache.evictions()); });
+  registry.AddGauge("pc_relationship_access_cache_staleness_seconds",
+                    "How far behind the admin-access cache may be: now minus the newest "
+                    "time it was proven current (+Inf before the first proof).")
+      .WithLabels()
+      .SetCallback([&freshness] { return absl::ToDoubleSeconds(freshness.Staleness()); });
+  auto& undecodable = registry.AddCounter(
+      "pc_relationship_access_tail_undecodable_total",
+      "Records on the relationship topic the access cache could not decode (skipped).");
   registry.AddGauge("pc_outbox_backlog", "Outbox rows not yet published.")
       .WithLabels()
       .SetCallback([&relay] { return static_cast<double>(relay.Backlog().value_or(-1)); });
 
   // Every replica follows the relationship topic, so a change committed by another replica
   // reaches this replica's CheckAdminAccess answers.
-  auto tailer = pc::kafka::TopicTailer::Create(
+  auto created_tailer = pc::kafka::TopicTailer::Create(
       {.brokers = brokers, .topic = pc::kafka::RelationshipTopic(cloud)},
       [&](const pc::kafka::ConsumedMessage& message) {
         absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
-        if (!e.ok()) return;
+        if (!e.ok()) {
+          undecodable.WithLabels().Increment();
+          spdlog::error("access cache: skipped an undecodable record at {}[{}]@{}: {}",
+                        message.topic, message.partition, message.offset,
+                        e.status().ToString());
+          return;
+        }
         if (cache.ApplyEvent(*e)) {
           cache_events.WithLabels().Increment();
-          spdlog::debug("access cache: {} {} v{}", e->type(), e->aggregate_id(),
-                        e->aggregate_version());
+          spdlog::debug("access cache: {} {} v{} (partition {})", e->type(), e->aggregate_id(),
+                        e->aggregate_version(), message.partition);
         }
       });
-  PC_CHECK_OK(tailer.status());
+  PC_CHECK_OK(created_tailer.status());
+  tailer = *std::move(created_tailer);
 
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
@@ -134,7 +197,15 @@ int main(int argc, char** argv) {
       publisher->get());
   PC_CHECK_OK(consumer.status());
 
-  pc::runtime::Server server(pc::runtime::ServerOptions::FromFlags());
+  pc::runtime::ServerOptions server_options = pc::runtime::ServerOptions::FromFlags();
+  // Ready while CheckAdminAccess can give a current answer: from a proven cache, or else
+  // from the database.
+  server_options.ready_check = [&freshness]() -> absl::Status {
+    if (freshness.Fresh() || freshness.database_reachable()) return absl::OkStatus();
+    return absl::UnavailableError(
+        "admin-access cache not proven current and the database is unreachable");
+  };
+  pc::runtime::Server server(std::move(server_options));
   server.AddService(&service);
   // Stop actions run newest first: consumer, tailer, relay, producer, store.
   server.OnStop("database", [&db] { db->reset(); });
@@ -144,11 +215,13 @@ int main(int argc, char** argv) {
       spdlog::warn("outbox relay stopped with undelivered rows: {}", s.ToString());
     }
   });
-  server.OnStop("access cache tailer", [&tailer] { (*tailer)->Stop(); });
+  server.OnStop("access cache freshness", [&freshness] { freshness.Stop(); });
+  server.OnStop("access cache tailer", [&tailer] { tailer->Stop(); });
   server.OnStop("invitation consumer", [&consumer] { (*consumer)->Stop(absl::Seconds(10)); });
 
   relay.Start();
-  PC_CHECK_OK((*tailer)->Start());
+  PC_CHECK_OK(tailer->Start());
+  freshness.Start();
   PC_CHECK_OK((*consumer)->Start());
   PC_CHECK_OK(server.Start());
   spdlog::info("relationship service ({}) serving gRPC on :{}, admin on :{}", cloud,

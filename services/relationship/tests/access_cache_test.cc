@@ -2,6 +2,7 @@
 #include "access_cache.h"
 
 #include "gtest/gtest.h"
+#include "pc/common/ids.h"
 #include "pc/events/envelope.h"
 #include "pc/testing/status_matchers.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 namespace common = partnercenter::common::v1;
 namespace ev = partnercenter::events::v1;
+using ::pc::testing::StatusIs;
 
 ev::EventEnvelope Event(int64_t version, const std::function<void(ev::EventEnvelope&)>& payload) {
   ev::EventEnvelope e = pc::events::NewEnvelope(
@@ -84,12 +86,91 @@ TEST_F(AccessCacheTest, RemovalKeepsANotRequestedAdminAndEndsAGrantedOne) {
   EXPECT_EQ(entry.admin_access, common::ADMIN_ACCESS_NOT_REQUESTED);
 }
 
-TEST_F(AccessCacheTest, LoadErrorsAreReturnedAndNotCached) {
+TEST_F(AccessCacheTest, LoadErrorsFailClosedAndAreNotCached) {
   AccessCache failing([](const std::string&, const std::string&) -> absl::StatusOr<AccessEntry> {
     return absl::UnavailableError("db down");
   });
-  EXPECT_FALSE(failing.Get("p", "c").ok());
+  EXPECT_THAT(failing.Get("p", "c"),
+              StatusIs(absl::StatusCode::kUnavailable, kAccessStateUnavailable));
   EXPECT_EQ(failing.size(), 0u);
+  EXPECT_EQ(failing.unavailable(), 1u);
+}
+
+// ---- Bounded staleness ----------------------------------------------------------------------
+
+TEST(AccessCacheStalenessTest, NotFreshEveryGetReadsTheStoreAndRemembersTheNewest) {
+  bool fresh = false;
+  int loads = 0;
+  AccessEntry stored{common::RELATIONSHIP_STATE_ACTIVE, common::ADMIN_ACCESS_GRANTED, 1};
+  AccessCache cache(
+      [&](const std::string&, const std::string&) -> absl::StatusOr<AccessEntry> {
+        ++loads;
+        return stored;
+      },
+      {.fresh = [&] { return fresh; }});
+  ASSERT_OK_AND_ASSIGN(AccessEntry first, cache.Get("p", "c"));
+  EXPECT_EQ(first.admin_access, common::ADMIN_ACCESS_GRANTED);
+  // A revoke this replica never heard of (the topic is stalled): the store has it.
+  stored = {common::RELATIONSHIP_STATE_ACTIVE, common::ADMIN_ACCESS_REVOKED, 2};
+  ASSERT_OK_AND_ASSIGN(AccessEntry second, cache.Get("p", "c"));
+  EXPECT_EQ(second.admin_access, common::ADMIN_ACCESS_REVOKED);
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(cache.read_throughs(), 2u);
+  // Proven current again: memory answers, with what the read-through left there.
+  fresh = true;
+  ASSERT_OK_AND_ASSIGN(AccessEntry third, cache.Get("p", "c"));
+  EXPECT_EQ(third.admin_access, common::ADMIN_ACCESS_REVOKED);
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(AccessCacheStalenessTest, NotFreshAndNoStoreDeniesWithUnavailable) {
+  AccessCache cache(
+      [](const std::string&, const std::string&) -> absl::StatusOr<AccessEntry> {
+        return absl::UnavailableError("connection refused");
+      },
+      {.fresh = [] { return false; }});
+  cache.Put("p", "c", {common::RELATIONSHIP_STATE_ACTIVE, common::ADMIN_ACCESS_GRANTED, 3});
+  // Memory says "granted", but memory can't be trusted and the store can't be asked.
+  EXPECT_THAT(cache.Get("p", "c"),
+              StatusIs(absl::StatusCode::kUnavailable, kAccessStateUnavailable));
+}
+
+// ---- Bounded size -----------------------------------------------------------------------------
+
+TEST(AccessCacheSizeTest, StaysWithinItsCapacityUnderCallsForRandomCustomers) {
+  int loads = 0;
+  AccessCache cache(
+      [&](const std::string&, const std::string&) -> absl::StatusOr<AccessEntry> {
+        ++loads;
+        return AccessEntry{};  // "no relationship": negative entries count too
+      },
+      {.capacity = 64});
+  constexpr int kCalls = 5000;
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_OK(cache.Get("p", pc::NewUuid()).status());
+    ASSERT_LE(cache.size(), cache.capacity());
+  }
+  EXPECT_EQ(cache.capacity(), 64u);
+  EXPECT_EQ(loads, kCalls);
+  EXPECT_EQ(cache.evictions(), kCalls - cache.size());
+}
+
+TEST(AccessCacheSizeTest, ARecentlyUsedPairIsNotTheOneDropped) {
+  int loads_of_hot = 0;
+  AccessCache cache(
+      [&](const std::string&, const std::string& c) -> absl::StatusOr<AccessEntry> {
+        loads_of_hot += c == "hot";
+        return AccessEntry{common::RELATIONSHIP_STATE_ACTIVE, common::ADMIN_ACCESS_GRANTED, 1};
+      },
+      {.capacity = 32});
+  ASSERT_OK(cache.Get("p", "hot").status());
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_OK(cache.Get("p", pc::NewUuid()).status());
+    ASSERT_OK(cache.Get("p", "hot").status());  // used after every other pair
+  }
+  EXPECT_EQ(loads_of_hot, 1) << "the most recently used pair was evicted";
+  EXPECT_GT(cache.evictions(), 0u);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "pc/common/errors.h"
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
+#include "access_cache.h"
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/publisher.h"
@@ -436,7 +437,239 @@ TEST_P(TwoReplicasTest, ARevokeThroughOneReplicaIsSeenByCheckAdminAccessOnTheOth
   EXPECT_EQ(answer.version(), 2);
 }
 
+TEST_P(TwoReplicasTest, TwoFirstAcceptancesOfOnePairBecomeOneRelationshipAndNoDeadLetter) {
+  const int port_a = pc::testing::FreeTcpPort();
+  const int port_b = pc::testing::FreeTcpPort();
+  replicas_.push_back(StartRelationship(port_a, "replica-a"));
+  replicas_.push_back(StartRelationship(port_b, "replica-b"));
+  const std::string key = partner_ + ":" + customer_;
+  // Two invitations of one partner to one customer, accepted within milliseconds: one asked
+  // for admin permission, one did not; each keyed by its invitation id (any partition).
+  ev::EventEnvelope with_admin = PublishAccepted(pc::NewUuid(), partner_, customer_);
+  common::Actor actor = with_admin.actor();
+  ev::EventEnvelope without_admin = pc::events::NewEnvelope(
+      {.cloud = kCloud, .partner_id = partner_, .customer_id = customer_,
+       .aggregate_id = pc::NewUuid(), .aggregate_version = 2, .actor = actor},
+      absl::Now());
+  *without_admin.mutable_invitation_accepted() = with_admin.invitation_accepted();
+  without_admin.mutable_invitation_accepted()->set_invitation_id(without_admin.aggregate_id());
+  without_admin.mutable_invitation_accepted()->set_include_admin_permission(false);
+  pc::events::Seal(without_admin);
+  Publish(without_admin.aggregate_id(), without_admin);
+
+  // Both applied, by whichever replicas hold their partitions.
+  const absl::Time deadline = absl::Now() + absl::Seconds(90);
+  while (CountLines(*replicas_[0], "(" + key + ")") + CountLines(*replicas_[1], "(" + key + ")") <
+             2 &&
+         absl::Now() < deadline) {
+    for (auto& replica : replicas_) {
+      replica->WaitForLine([&](const std::string& l) { return absl::StrContains(l, key); },
+                           absl::Milliseconds(200)).IgnoreError();
+    }
+  }
+  ASSERT_EQ(CountLines(*replicas_[0], "(" + key + ")") + CountLines(*replicas_[1], "(" + key + ")"),
+            2);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM relationships WHERE partner_id = '" + partner_ + "'"), 1);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM relationships WHERE partner_id = '" + partner_ +
+                      "' AND admin_access = " + std::to_string(common::ADMIN_ACCESS_GRANTED)),
+            1)
+      << "the acceptance that carried admin permission was lost";
+  EXPECT_EQ(CountRows("SELECT count(*) FROM outbox WHERE key = '" + key +
+                      "' AND event_type = 'RelationshipEstablished'"),
+            1);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM relationship_history WHERE partner_id = '" +
+                      partner_ + "'"),
+            2);
+  // Both lines above are "applied" lines, written only after a successful commit: neither
+  // acceptance failed, so neither was sent to the dead-letter topic.
+}
+
 INSTANTIATE_TEST_SUITE_P(SharedPostgres, TwoReplicasTest, ::testing::Values("postgres"),
+                         [](const auto& info) { return info.param; });
+
+
+// Replicas on a broker of their own (started and stopped by this suite), so the test can stop
+// it or add partitions without disturbing the tests that share the tier's broker.
+class OwnBrokerTest : public RelationshipBrokerTest {
+ protected:
+  static void SetUpTestSuite() {
+    broker_dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                            pc::testing::UniqueName("own-kafka"));
+    std::filesystem::create_directories(*broker_dir_);
+    broker_port_ = pc::testing::FreeTcpPort();
+    controller_port_ = pc::testing::FreeTcpPort();
+  }
+  static void TearDownTestSuite() {
+    KafkaScript("stop");
+    std::filesystem::remove_all(*broker_dir_);
+    delete broker_dir_;
+  }
+  static int KafkaScript(const std::string& verb) {
+    const std::string command = absl::StrCat(
+        "PC_KAFKA_DIR=", broker_dir_->string(), " PC_KAFKA_PORT=", broker_port_,
+        " PC_KAFKA_CONTROLLER_PORT=", controller_port_, " PC_KAFKA_HEAP=-Xmx384m ",
+        pc::testing::RequiredEnv("PC_SOURCE_DIR"), "/deploy/local/kafka/kafka.sh ", verb,
+        " >>", broker_dir_->string(), "/script.log 2>&1");
+    return std::system(command.c_str());
+  }
+
+  void SetUp() override {
+    RelationshipBrokerTest::SetUp();
+    ASSERT_EQ(KafkaScript("start"), 0) << "see " << *broker_dir_ << "/script.log";
+    brokers_ = absl::StrCat("127.0.0.1:", broker_port_);
+    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics(kCloud), 1, 1));
+    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .client_id = "test"});
+    ASSERT_OK(publisher.status());
+    publisher_ = *std::move(publisher);
+  }
+
+  // Waits until `b` has the pair's access from its own commit or from the topic.
+  void EstablishOn() {
+    const std::string key = partner_ + ":" + customer_;
+    PublishAccepted(pc::NewUuid(), partner_, customer_);
+    const absl::Time deadline = absl::Now() + absl::Seconds(90);
+    int applied_by = -1;
+    while (applied_by < 0 && absl::Now() < deadline) {
+      for (int i = 0; i < 2 && applied_by < 0; ++i) {
+        if (replicas_[i]->WaitForLine(
+                [&](const std::string& l) {
+                  return absl::StrContains(l, "applied InvitationAccepted") &&
+                         absl::StrContains(l, "(" + key + ")");
+                },
+                absl::Milliseconds(200)).ok()) {
+          applied_by = i;
+        }
+      }
+    }
+    ASSERT_GE(applied_by, 0) << "neither replica applied the acceptance";
+    if (applied_by == 0) WaitLine(*replicas_[1], "access cache: RelationshipEstablished " + key);
+  }
+
+  v1::CheckAdminAccessRequest Pair() {
+    v1::CheckAdminAccessRequest check;
+    check.set_partner_id(partner_);
+    check.set_customer_id(customer_);
+    return check;
+  }
+
+  // SQL on the tier's PostgreSQL server, outside this test's database.
+  void AdminSql(const std::string& sql) {
+    auto admin = pc::storage::Open(pc::testing::RequiredEnv("PC_TEST_DATABASE_URL"));
+    ASSERT_OK(admin.status());
+    ASSERT_OK((*admin)->InTransaction(
+        [&](pc::storage::Transaction& tx) { return tx.Query(sql).status(); }));
+  }
+
+  static std::filesystem::path* broker_dir_;
+  static int broker_port_;
+  static int controller_port_;
+};
+
+std::filesystem::path* OwnBrokerTest::broker_dir_ = nullptr;
+int OwnBrokerTest::broker_port_ = 0;
+int OwnBrokerTest::controller_port_ = 0;
+
+// The bound: with the broker stopped, replica B cannot learn of A's revoke from the topic; once
+// it can no longer prove its cache current it reads the database and denies. With the
+// database gone too it denies with UNAVAILABLE and turns not ready.
+TEST_P(OwnBrokerTest, ARevokeHoldsOnTheOtherReplicaWithTheBrokerDownAndFailsClosedWithoutDatabase) {
+  const int port_a = pc::testing::FreeTcpPort();
+  const int port_b = pc::testing::FreeTcpPort();
+  replicas_.push_back(StartRelationship(port_a, "replica-a"));
+  replicas_.push_back(StartRelationship(port_b, "replica-b"));
+  pc::testing::Subprocess& b = *replicas_[1];
+  auto stub_a = RelStub(port_a);
+  auto stub_b = RelStub(port_b);
+  EstablishOn();
+  v1::CheckAdminAccessResponse answer;
+  ASSERT_TRUE(stub_b->CheckAdminAccess(Ctx("svc", "service").get(), Pair(), &answer).ok());
+  EXPECT_TRUE(answer.allowed());
+
+  ASSERT_EQ(KafkaScript("stop"), 0);
+  v1::RevokeAdminPermissionRequest revoke;
+  revoke.set_request_id("revoke-a");
+  revoke.set_partner_id(partner_);
+  revoke.set_customer_id(customer_);
+  v1::Relationship revoked;
+  ASSERT_TRUE(
+      stub_a->RevokeAdminPermission(Ctx(customer_, "customer_admin").get(), revoke, &revoked).ok());
+  // B's hook: it says when it stops trusting its memory (within the bound plus one probe).
+  WaitLine(b, "admin-access cache not proven current");
+  ASSERT_TRUE(stub_b->CheckAdminAccess(Ctx("svc", "service").get(), Pair(), &answer).ok());
+  EXPECT_FALSE(answer.allowed());
+  EXPECT_EQ(answer.reason(), pc::reason::kAdminPermissionRevoked);
+  EXPECT_EQ(answer.version(), 2);
+  EXPECT_EQ(CountLines(b, "access cache: PermissionRevoked"), 0)
+      << "B learnt it from the topic, so the broker was not really down";
+
+  // The database too: no connection to it is allowed any more.
+  const std::string db = pg_->name();
+  AdminSql("ALTER DATABASE " + db + " ALLOW_CONNECTIONS false");
+  AdminSql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'");
+  grpc::Status s = stub_b->CheckAdminAccess(Ctx("svc", "service").get(), Pair(), &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(pc::ReasonOf(pc::FromGrpcStatus(s)), kAccessStateUnavailable);
+  WaitLine(b, "not ready: admin-access cache not proven current and the database is unreachable");
+  AdminSql("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true");
+}
+
+// Partitions added while the replicas run: B's tail follows them, so a revoke whose pair now
+// maps to a new partition still reaches B's cache from the topic.
+TEST_P(OwnBrokerTest, TheTailFollowsPartitionsAddedWhileRunning) {
+  const int port_a = pc::testing::FreeTcpPort();
+  const int port_b = pc::testing::FreeTcpPort();
+  replicas_.push_back(StartRelationship(port_a, "replica-a"));
+  replicas_.push_back(StartRelationship(port_b, "replica-b"));
+  pc::testing::Subprocess& b = *replicas_[1];
+  constexpr int kPairs = 12;
+  std::vector<std::string> customers;
+  for (int i = 0; i < kPairs; ++i) {
+    customers.push_back(absl::StrCat(customer_, "-", i));
+    PublishAccepted(pc::NewUuid(), partner_, customers.back());
+  }
+  for (const std::string& c : customers) {
+    const std::string key = partner_ + ":" + c;
+    // Known to B from its own commit, or else from the topic.
+    if (CountLines(b, "(" + key + ")") == 0) {
+      WaitLine(b, "access cache: RelationshipEstablished " + key);
+    }
+  }
+  ASSERT_OK(pc::kafka::AddPartitions(brokers_, pc::kafka::RelationshipTopic(kCloud), 3));
+  WaitLine(b, "grew from 1 to 3 partitions");
+  // A new A publishes with the new partition count from its first metadata request.
+  replicas_[0]->Kill(SIGTERM);
+  replicas_[0]->Wait();
+  replicas_[0] = StartRelationship(port_a, "replica-a2");
+  auto stub_a = RelStub(port_a);
+  for (const std::string& c : customers) {
+    v1::RevokeAdminPermissionRequest revoke;
+    revoke.set_request_id("revoke-" + c);
+    revoke.set_partner_id(partner_);
+    revoke.set_customer_id(c);
+    v1::Relationship revoked;
+    ASSERT_TRUE(stub_a->RevokeAdminPermission(Ctx(c, "customer_admin").get(), revoke, &revoked).ok());
+  }
+  int on_new_partitions = 0;
+  for (const std::string& c : customers) {
+    const std::string needle = "access cache: PermissionRevoked " + partner_ + ":" + c + " v2";
+    WaitLine(b, needle);
+    for (const std::string& line : b.lines()) {
+      if (absl::StrContains(line, needle) && !absl::StrContains(line, "(partition 0)")) {
+        ++on_new_partitions;
+      }
+    }
+  }
+  EXPECT_GT(on_new_partitions, 0) << "no revoke reached B through an added partition";
+  auto stub_b = RelStub(port_b);
+  v1::CheckAdminAccessRequest check;
+  check.set_partner_id(partner_);
+  check.set_customer_id(customers.back());
+  v1::CheckAdminAccessResponse answer;
+  ASSERT_TRUE(stub_b->CheckAdminAccess(Ctx("svc", "service").get(), check, &answer).ok());
+  EXPECT_FALSE(answer.allowed());
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedPostgres, OwnBrokerTest, ::testing::Values("postgres"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
