@@ -280,7 +280,8 @@ int main(int argc, char** argv) {
       message["x-proto-file"] = kEventsProto;
       message["x-protobuf-message"] = envelope->full_name();
       message["x-protobuf-payload-field"] =
-          absl::StrCat(field->name(), " = ", field->number(), " (", field->message_type()->full_name(), ")");
+          absl::StrCat(field->name(), " = ", field->number(), " (",
+                       field->message_type()->full_name(), ")");
       message["x-schema-version"] = topic["schema_version"];
       messages[p] = std::move(message);
     }
@@ -338,9 +339,9 @@ int main(int argc, char** argv) {
                    {"description", c["why"]},
                    {"messages", operation_messages}};
         if (!c["group"].get<std::string>().empty()) {
-          op["bindings"] = {{"kafka",
-                             {{"groupId", {{"type", "string"}, {"enum", Json::array({c["group"]})}}},
-                              {"bindingVersion", kKafkaBinding}}}};
+          const Json group = {{"type", "string"}, {"enum", Json::array({c["group"]})}};
+          op["bindings"] = {
+              {"kafka", {{"groupId", group}, {"bindingVersion", kKafkaBinding}}}};
         }
         operations[absl::StrCat(id, ".receive.", c["service"].get<std::string>())] = std::move(op);
       }

@@ -66,7 +66,8 @@ std::string Line(const pc::kafka::ConsumedMessage& m, bool json) {
       google::protobuf::util::MessageToJsonString(*envelope, &event).ok()) {
     line["event"] = nlohmann::ordered_json::parse(event);
   } else {
-    line["error"] = envelope.ok() ? "cannot print as JSON" : std::string(envelope.status().message());
+    line["error"] =
+        envelope.ok() ? "cannot print as JSON" : std::string(envelope.status().message());
     line["value_base64"] = absl::Base64Escape(m.payload);
   }
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

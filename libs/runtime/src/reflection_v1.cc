@@ -72,7 +72,9 @@ grpc::Status ReflectionV1Service::ServerReflectionInfo(
           pool->FindAllExtensions(type, &extensions);
           auto* numbers = response.mutable_all_extension_numbers_response();
           numbers->set_base_type_name(type->full_name());
-          for (const auto* extension : extensions) numbers->add_extension_number(extension->number());
+          for (const auto* extension : extensions) {
+            numbers->add_extension_number(extension->number());
+          }
         }
         break;
       }

@@ -5,7 +5,8 @@
 //
 //   ReflectionV1Service reflection;
 //   builder.RegisterService(&reflection);
-//   // a ServerBuilderPlugin's InitServer: reflection.SetServiceList(initializer->GetServiceList());
+//   // in a ServerBuilderPlugin's InitServer:
+//   reflection.SetServiceList(initializer->GetServiceList());
 #pragma once
 
 #include <string>

@@ -156,10 +156,11 @@ absl::Status Server::Start() {
   // Without this a second process could share the port (SO_REUSEPORT) instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(reflection_v1_.get());
-  builder.SetOption(std::make_unique<ServiceListOption>([this](const std::vector<std::string>* list) {
-    service_names_ = *list;               // for the metrics interceptor
-    reflection_v1_->SetServiceList(list);  // live: grpc.health.v1.Health is added at start
-  }));
+  builder.SetOption(
+      std::make_unique<ServiceListOption>([this](const std::vector<std::string>* list) {
+        service_names_ = *list;                // for the metrics interceptor
+        reflection_v1_->SetServiceList(list);  // live: grpc.health.v1.Health is added at start
+      }));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(MakeMetricsInterceptorFactory(*registry_, &service_names_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -290,7 +290,8 @@ TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
   EXPECT_EQ(HealthCheck(channel, "no.such.Service"), -grpc::StatusCode::NOT_FOUND);
   for (const std::string version : {"v1", "v1alpha"}) {
     EXPECT_THAT(ListedServices(channel, version),
-                UnorderedElementsAre("partnercenter.testing.v1.EchoService", "grpc.health.v1.Health",
+                UnorderedElementsAre("partnercenter.testing.v1.EchoService",
+                                     "grpc.health.v1.Health",
                                      "grpc.reflection.v1.ServerReflection",
                                      "grpc.reflection.v1alpha.ServerReflection"))
         << version;
