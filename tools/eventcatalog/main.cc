@@ -83,25 +83,28 @@ class Schemas {
         const gp::FieldDescriptor* field = message->field(i);
         properties[field->json_name()] = ForField(field);
       }
-      Json schema = {{"type", "object"}, {"title", message->name()}};
-      if (std::string c = Comment(message); !c.empty()) schema["description"] = c;
-      schema["x-protobuf-type"] = message->full_name();
-      schema["properties"] = std::move(properties);
-      schemas_[message->full_name()] = std::move(schema);
+      Add(message, "object", "properties", std::move(properties));
     }
     return Ref(message->full_name());
   }
 
  private:
+  // The component schema of a message or enum: its type, name, comment and proto name, then
+  // `key` (properties or enum values).
+  template <typename D>
+  void Add(const D* d, const char* type, const char* key, Json value) {
+    Json schema = {{"type", type}, {"title", d->name()}};
+    if (std::string c = Comment(d); !c.empty()) schema["description"] = c;
+    schema["x-protobuf-type"] = d->full_name();
+    schema[key] = std::move(value);
+    schemas_[d->full_name()] = std::move(schema);
+  }
+
   Json ForEnum(const gp::EnumDescriptor* e) {
     if (added_.insert(e->full_name()).second) {
       Json values = Json::array();
       for (int i = 0; i < e->value_count(); ++i) values.push_back(e->value(i)->name());
-      Json schema = {{"type", "string"}, {"title", e->name()}};
-      if (std::string c = Comment(e); !c.empty()) schema["description"] = c;
-      schema["x-protobuf-type"] = e->full_name();
-      schema["enum"] = std::move(values);
-      schemas_[e->full_name()] = std::move(schema);
+      Add(e, "string", "enum", std::move(values));
     }
     return Ref(e->full_name());
   }
