@@ -42,6 +42,16 @@ for (const [name, service] of Object.entries(own)) {
     assert.match(out, /rpc Watch \( \.grpc\.health\.v1\.HealthCheckRequest \) returns \( stream \.grpc\.health\.v1\.HealthCheckResponse \);/);
   });
 
+  test(`${name}: grpc.reflection.v1 answers itself (not only v1alpha)`, () => {
+    // grpcurl falls back to v1alpha silently; calling the v1 method directly proves v1 is served.
+    const out = grpcurl(name, '-d', '{"list_services": ""}',
+      'grpc.reflection.v1.ServerReflection/ServerReflectionInfo');
+    const answer = JSON.parse(out);  // grpcurl prints proto field names
+    assert.ok(answer.list_services_response, out);
+    const names = answer.list_services_response.service.map((s) => s.name).sort();
+    assert.deepEqual(names, [...(service ? [service[0]] : []), ...infrastructure].sort());
+  });
+
   test(`${name}: grpcurl Health/Check is SERVING`, () => {
     assert.deepEqual(JSON.parse(grpcurl(name, 'grpc.health.v1.Health/Check')), { status: 'SERVING' });
     if (service) {
