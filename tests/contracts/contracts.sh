@@ -7,8 +7,8 @@
 #                                      event envelope and payloads
 #   contracts.sh self-test             proves `breaking` catches a renumbered field and a changed
 #                                      type (naming the field) and accepts an added field
-#   contracts.sh catalog-current GEN  docs/asyncapi.json equals GEN, the catalog the build
-#                                      generated from the protos and the topic table
+#   contracts.sh catalog-current DIR  docs/asyncapi.json and the table in docs/topics.md are
+#                                      what the build generated into DIR (<build>/docs)
 #   contracts.sh refresh-baseline REF  rebuilds baseline.binpb from the protos at git REF (a
 #                                      release tag); run it at a release and commit the result
 #
@@ -95,13 +95,18 @@ case "${1:-}" in
   breaking) breaking "${2:-$root/protos}" && echo "buf breaking: compatible with $(cut -d' ' -f2- "$here/baseline.ref")" ;;
   self-test) self_test ;;
   catalog-current)
-    generated="${2:?usage: contracts.sh catalog-current <generated asyncapi.json>}"
-    if ! diff -u "$root/docs/asyncapi.json" "$generated"; then
-      echo "docs/asyncapi.json is not what the protos and topics.json generate (diff above:" \
-           "- committed, + generated). Run: cmake --build build --target update_event_catalog" >&2
+    generated="${2:?usage: contracts.sh catalog-current <build>/docs}"
+    stale=0
+    diff -u "$root/docs/asyncapi.json" "$generated/asyncapi.json" || stale=1
+    "$root/tools/eventcatalog/splice-table.sh" "$generated/topics-table.md" "$root/docs/topics.md" \
+      | diff -u "$root/docs/topics.md" - || stale=1
+    if [ $stale = 1 ]; then
+      echo "docs/asyncapi.json or the topic table in docs/topics.md is not what the protos and" \
+           "topics.json generate (diff above: - committed, + generated)." \
+           "Run: cmake --build build --target update_event_catalog" >&2
       exit 1
     fi
-    echo "docs/asyncapi.json is current" ;;
+    echo "docs/asyncapi.json and the topic table in docs/topics.md are current" ;;
   refresh-baseline) refresh_baseline "${2:?usage: contracts.sh refresh-baseline <git ref>}" ;;
   *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac

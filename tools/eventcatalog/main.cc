@@ -4,6 +4,7 @@
 // and the topic table (protos/partnercenter/events/v1/topics.json). Exits 1, naming the
 // culprit, for an envelope payload that is on no topic or on two, a listed payload the
 // envelope lacks, or a topic schema_version that disagrees with the proto package (v1 → 1).
+// With --table_out it also writes the topic table docs/topics.md shows (splice-table.sh).
 //
 //   pc-event-catalog --descriptor_set=build/gen/event_catalog.desc
 //       --topics=protos/partnercenter/events/v1/topics.json --out=docs/asyncapi.json
@@ -30,6 +31,7 @@
 ABSL_FLAG(std::string, descriptor_set, "", "FileDescriptorSet of events.proto and its imports");
 ABSL_FLAG(std::string, topics, "", "The topic table (topics.json)");
 ABSL_FLAG(std::string, out, "-", "Where to write the AsyncAPI document (- = stdout)");
+ABSL_FLAG(std::string, table_out, "", "Where to write the topic table of docs/topics.md (markdown)");
 
 namespace {
 
@@ -181,6 +183,43 @@ std::string Address(const std::string& cloud, const Json& topic) {
   return absl::StrCat("partnercenter.", cloud, ".", topic["name"].get<std::string>(), ".v",
                       topic["schema_version"].get<int>());
 }
+
+void WriteFile(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text;
+    return;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) Die("cannot write " + path);
+}
+
+// The topic table docs/topics.md shows, from the same source as the catalog.
+std::string MarkdownTable(const Json& table) {
+  std::string md =
+      "| Topic | Key | Payload types (envelope `oneof payload`) | Schema version | Producer | "
+      "Consumers |\n|---|---|---|---|---|---|\n";
+  for (const Json& topic : table["topics"]) {
+    std::vector<std::string> payloads;
+    for (const std::string p : topic["payloads"]) payloads.push_back("`" + p + "`");
+    std::vector<std::string> consumers;
+    for (const Json& c : topic["consumers"]) {
+      const std::string group = c["group"];
+      consumers.push_back(absl::StrCat(c["service"].get<std::string>(), " (",
+                                       group.empty() ? "no group" : "group `" + group + "`",
+                                       ": ", c["why"].get<std::string>(), ")"));
+    }
+    absl::StrAppend(&md, "| `", Address("<cloud>", topic), "` | ", topic["key"].get<std::string>(),
+                    " | ",
+                    payloads.empty() ? "the original bytes, unchanged" : absl::StrJoin(payloads, ", "),
+                    " | ", topic["schema_version"].get<int>(), " | ",
+                    topic["producer"]["service"].get<std::string>(), " (",
+                    topic["producer"]["how"].get<std::string>(), ") | ",
+                    absl::StrJoin(consumers, ", "), " |\n");
+  }
+  return md;
+}
+
 
 }  // namespace
 
@@ -369,13 +408,9 @@ int main(int argc, char** argv) {
       {"operations", std::move(operations)},
       {"components", {{"messages", std::move(messages)}, {"schemas", schemas.json()}}}};
 
-  const std::string text = doc.dump(2) + "\n";
-  if (absl::GetFlag(FLAGS_out) == "-") {
-    std::cout << text;
-  } else {
-    std::ofstream out(absl::GetFlag(FLAGS_out), std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) Die("cannot write " + absl::GetFlag(FLAGS_out));
+  WriteFile(absl::GetFlag(FLAGS_out), doc.dump(2) + "\n");
+  if (!absl::GetFlag(FLAGS_table_out).empty()) {
+    WriteFile(absl::GetFlag(FLAGS_table_out), MarkdownTable(table));
   }
   return 0;
 }
