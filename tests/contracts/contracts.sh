@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The proto contract checks (ctest -L contracts runs each; docs/topics.md, "Contracts").
+# The proto contract checks (ctest -L contracts runs each; docs/topics.md, "Evolving").
 #
 #   contracts.sh lint                  buf lint with protos/buf.yaml (AIP-style rules)
 #   contracts.sh breaking [PROTOS]     buf breaking of PROTOS (default protos/) against the
@@ -7,8 +7,11 @@
 #                                      event envelope and payloads
 #   contracts.sh self-test             proves `breaking` catches a renumbered field and a changed
 #                                      type (naming the field) and accepts an added field
-#   contracts.sh catalog-current DIR  docs/asyncapi.json and the table in docs/topics.md are
-#                                      what the build generated into DIR (<build>/docs)
+#   contracts.sh catalog-self-test GENERATOR PROTOC   the catalog generator refuses a payload
+#                                      on no topic, a listed payload the envelope lacks, and a
+#                                      schema_version that disagrees with the package
+#   contracts.sh catalog-current GENERATOR PROTOC   docs/asyncapi.json and the table in
+#                                      docs/topics.md are what the protos and topics.json make
 #   contracts.sh refresh-baseline REF  rebuilds baseline.binpb from the protos at git REF (a
 #                                      release tag); run it at a release and commit the result
 #
@@ -79,6 +82,57 @@ self_test() {
   echo "self-test additive: an added field and message pass"
 }
 
+# generate_catalog PROTOS OUT GENERATOR PROTOC: OUT/asyncapi.json and OUT/topics-table.md from
+# the protos in PROTOS, as the build's event_catalog target makes them.
+generate_catalog() {
+  local protos=$1 out=$2 generator=$3 protoc=$4
+  "$protoc" --include_source_info --include_imports --descriptor_set_out="$out/events.desc" \
+    -I "$protos" partnercenter/events/v1/events.proto
+  "$generator" --descriptor_set="$out/events.desc" \
+    --topics="$protos/partnercenter/events/v1/topics.json" \
+    --out="$out/asyncapi.json" --table_out="$out/topics-table.md"
+}
+
+# expect_catalog_refusal NAME -e SED_EXPR [-e …] FILE EXPECTED GENERATOR PROTOC: the catalog
+# generator, run on a copy of protos/ with that edit, must fail with EXPECTED in its message.
+expect_catalog_refusal() {
+  local name=$1 sed_args=() tmp out
+  shift
+  while [ "$1" = -e ]; do sed_args+=(-e "$2"); shift 2; done
+  local file=$1 expected=$2 generator=$3 protoc=$4
+  tmp=$(mktemp -d)
+  cp -r "$root/protos" "$tmp/protos"
+  sed -i "${sed_args[@]}" "$tmp/protos/$file"
+  if cmp -s "$root/protos/$file" "$tmp/protos/$file"; then
+    echo "catalog self-test $name: the edit changed nothing (has $file moved?)" >&2; rm -rf "$tmp"; return 1
+  fi
+  if out=$(generate_catalog "$tmp/protos" "$tmp" "$generator" "$protoc" 2>&1); then
+    echo "catalog self-test $name: the generator accepted it" >&2; rm -rf "$tmp"; return 1
+  fi
+  rm -rf "$tmp"
+  grep -qF -- "$expected" <<<"$out" \
+    || { echo "catalog self-test $name: refused, but not naming it ($expected): $out" >&2; return 1; }
+  echo "catalog self-test $name: refused: $out"
+}
+
+catalog_self_test() {
+  local generator=$1 protoc=$2 events=partnercenter/events/v1/events.proto
+  expect_catalog_refusal "payload on no topic" \
+    -e 's/^    ServiceRequestOpened service_request_opened = 47;$/&\n    ServiceRequestClosed service_request_closed = 48;/' \
+    -e '$a message ServiceRequestClosed {\n  string id = 1;\n}' \
+    "$events" 'service_request_closed (ServiceRequestClosed) is on no topic' "$generator" "$protoc"
+  expect_catalog_refusal "two fields of one payload type" \
+    -e 's/^    ServiceRequestOpened service_request_opened = 47;$/&\n    ServiceRequestOpened service_request_reopened = 48;/' \
+    "$events" 'service_request_opened and service_request_reopened both carry ServiceRequestOpened' \
+    "$generator" "$protoc"
+  expect_catalog_refusal "listed payload missing" -e 's/^    InvitationResent invitation_resent = 25;$//' \
+    "$events" 'lists InvitationResent, which is not in' "$generator" "$protoc"
+  expect_catalog_refusal "schema version disagrees with the package" \
+    -e '0,/"schema_version": 1/s//"schema_version": 2/' \
+    partnercenter/events/v1/topics.json 'has schema_version 2 but its payloads are in package partnercenter.events.v1' \
+    "$generator" "$protoc"
+}
+
 refresh_baseline() {
   local ref=$1 tmp
   tmp=$(mktemp -d)
@@ -94,8 +148,11 @@ case "${1:-}" in
   lint) cd "$root/protos" && "$buf" lint ;;
   breaking) breaking "${2:-$root/protos}" && echo "buf breaking: compatible with $(cut -d' ' -f2- "$here/baseline.ref")" ;;
   self-test) self_test ;;
+  catalog-self-test) catalog_self_test "${2:?generator}" "${3:?protoc}" ;;
   catalog-current)
-    generated="${2:?usage: contracts.sh catalog-current <build>/docs}"
+    generated=$(mktemp -d)
+    trap 'rm -rf "$generated"' EXIT
+    generate_catalog "$root/protos" "$generated" "${2:?generator}" "${3:?protoc}"
     stale=0
     diff -u "$root/docs/asyncapi.json" "$generated/asyncapi.json" || stale=1
     "$root/tools/eventcatalog/splice-table.sh" "$generated/topics-table.md" "$root/docs/topics.md" \
@@ -108,5 +165,5 @@ case "${1:-}" in
     fi
     echo "docs/asyncapi.json and the topic table in docs/topics.md are current" ;;
   refresh-baseline) refresh_baseline "${2:?usage: contracts.sh refresh-baseline <git ref>}" ;;
-  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac

@@ -247,7 +247,13 @@ int main(int argc, char** argv) {
   // Payload message name → the envelope's oneof field; each on exactly one topic.
   std::map<std::string, const gp::FieldDescriptor*> fields;
   for (int i = 0; i < payload->field_count(); ++i) {
-    fields[payload->field(i)->message_type()->name()] = payload->field(i);
+    const gp::FieldDescriptor* field = payload->field(i);
+    if (field->message_type() == nullptr) Die(field->full_name() + " is not a message");
+    auto [it, added] = fields.emplace(field->message_type()->name(), field);
+    if (!added) {
+      Die(absl::StrCat(envelope->full_name(), ".", it->second->name(), " and ", field->name(),
+                       " both carry ", it->first, ": one payload message per event type"));
+    }
   }
   std::map<std::string, std::string> topic_of;
   for (const Json& topic : table["topics"]) {
