@@ -276,14 +276,23 @@ TEST(ServerTest, AdminHttpServesMetricsHealthAndReadiness) {
   EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
 }
 
-TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
+// A started server with the echo service, and a channel to it.
+struct EchoServer {
+  EchoServer() {
+    server.AddService(&echo);
+    EXPECT_OK(server.Start());
+    channel = ChannelTo(server);
+  }
   Registry registry;
   EventLog events;
-  BlockingEchoService echo(&events);
-  Server server(TestOptions(&registry));
-  server.AddService(&echo);
-  ASSERT_OK(server.Start());
-  auto channel = ChannelTo(server);
+  BlockingEchoService echo{&events};
+  Server server{TestOptions(&registry)};
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
+  EchoServer echo_server;
+  const auto& channel = echo_server.channel;
 
   EXPECT_EQ(HealthCheck(channel, ""), kServing);
   EXPECT_EQ(HealthCheck(channel, "partnercenter.testing.v1.EchoService"), kServing);
@@ -301,13 +310,8 @@ TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
 // What grpcurl asks: every listed service's file, by symbol, with its imports; the same answers
 // from v1 and v1alpha, health included (its descriptors are linked in by the runtime).
 TEST(ServerTest, ReflectionV1AndV1alphaDescribeEveryServiceIncludingHealth) {
-  Registry registry;
-  EventLog events;
-  BlockingEchoService echo(&events);
-  Server server(TestOptions(&registry));
-  server.AddService(&echo);
-  ASSERT_OK(server.Start());
-  auto channel = ChannelTo(server);
+  EchoServer echo_server;
+  const auto& channel = echo_server.channel;
 
   struct Case {
     std::string symbol;
