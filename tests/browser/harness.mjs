@@ -1,14 +1,14 @@
 // The system the browser tests drive: the three services and the portal as real processes
 // on free loopback ports, on SQLite in a temp dir, against the real Kafka broker of the
-// `kafka` CTest fixture; and Debian's chromium through playwright-core. Every missing piece
-// fails the test (nothing is skipped).
+// `kafka` CTest fixture; and Debian's chromium through playwright-core (unless started with
+// { browser: false }, as tests/contracts does). Every missing piece fails the test (nothing
+// is skipped).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { chromium } from 'playwright-core';
 
 export function requiredEnv(name) {
   const v = process.env[name];
@@ -54,7 +54,7 @@ export class System {
     fs.mkdirSync(this.artifacts, { recursive: true });
   }
 
-  async start() {
+  async start({ browser = true } = {}) {
     execFileSync(path.join(this.src, 'deploy/local/kafka/kafka.sh'), ['create-topics', 'global'], {
       env: { ...process.env, PC_KAFKA_DIR: path.join(this.infra, 'kafka'),
              PC_KAFKA_PORT: this.brokers.split(':').pop() },
@@ -83,6 +83,8 @@ export class System {
     };
     await Promise.all(['invitation', 'relationship', 'notification'].map((n) => this.startProcess(n)));
     await this.startProcess('portal');
+    if (!browser) return;
+    const { chromium } = await import('playwright-core');
     this.browser = await chromium.launch({
       executablePath: process.env.PC_CHROMIUM || '/usr/bin/chromium',
       headless: true,

@@ -31,7 +31,26 @@ fi
 
 deploy/local/kafka/kafka.sh fetch
 
-# Tier-specific installers (browser: Chromium + playwright-core; deploy: kustomize + Go modules).
+# pc_npm_ci DIR PACKAGE: `npm ci` in DIR unless DIR/node_modules already holds the version of
+# PACKAGE that DIR/package-lock.json pins (then no network). Installs npm if it is missing.
+pc_npm_ci() {
+  local dir=$1 package=$2 want have
+  command -v npm >/dev/null 2>&1 || {
+    echo "deps: installing npm"
+    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null \
+      || { echo "deps: could not install npm (needed by $dir)" >&2; exit 1; }
+  }
+  want=$(node -e "console.log(require('./$dir/package-lock.json').packages['node_modules/$package'].version)")
+  have=$(node -e "try{console.log(require('./$dir/node_modules/$package/package.json').version)}catch(e){console.log('')}")
+  if [ "$want" != "$have" ]; then
+    echo "deps: npm ci $package@$want in $dir"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund >/dev/null) \
+      || { echo "deps: npm ci in $dir failed" >&2; exit 1; }
+  fi
+}
+
+# Tier-specific installers (browser: Chromium + playwright-core; deploy: kustomize + Go modules;
+# protos: buf, grpcurl and the AsyncAPI parser).
 for extra_deps in tools/dev/deps.d/*.sh; do
   [ -e "$extra_deps" ] || continue
   # shellcheck source=/dev/null

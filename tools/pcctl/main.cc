@@ -9,6 +9,7 @@
 //   pcctl decline <link-or-token> --as=customer-1 --reason="No thanks"
 //   pcctl cancel <invitation-id> --as=partner-1
 //   pcctl resend <invitation-id> --as=partner-1
+//   pcctl events tail invitation-events --json       # one event per line (events.cc)
 //
 // Identity: --token=<jwt> (or PC_TOKEN), or --as=<tenant> to mint a short-lived dev token with
 // the dev key in --jwt_keys_dir (local runs only; the role follows the command).
@@ -93,8 +94,8 @@ int Usage() {
                "              customers list | customer show | partners list | revoke | reassign |"
                " restore | provision | service change | users [create] | support-contact |"
                " service-request | remove | check-access | history |\n"
-               "              customers page | partners page | watch customers | watch partners>"
-               " [flags]\n"
+               "              customers page | partners page | watch customers | watch partners |"
+               " events tail TOPIC> [flags]\n"
                "       pcctl --help for every flag\n";
   return 2;
 }
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
 
   if (const int rc = pcctl::RunRelationshipCommand(args); rc >= 0) return rc;
   if (const int rc = pcctl::RunNotificationCommand(args); rc >= 0) return rc;
+  if (const int rc = pcctl::RunEventsCommand(args); rc >= 0) return rc;
   if (cmd == "dev-keys") {
     auto paths = pc::auth::GenerateDevKeyPair(absl::GetFlag(FLAGS_jwt_keys_dir),
                                               absl::GetFlag(FLAGS_jwt_kid));

@@ -63,5 +63,7 @@ int Invoke(const std::string& address, const std::string& role, Call call) {
 int RunRelationshipCommand(const std::vector<std::string>& args);
 // Notification commands (notification.cc); -1 if `args` is not one.
 int RunNotificationCommand(const std::vector<std::string>& args);
+// `events tail` (events.cc); -1 if `args` is not one.
+int RunEventsCommand(const std::vector<std::string>& args);
 
 }  // namespace pcctl

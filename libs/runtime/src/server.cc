@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "admin_http.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
@@ -16,6 +17,7 @@
 #include "metrics_interceptor.h"
 #include "pc/common/status_macros.h"
 #include "pc/runtime/flags.h"
+#include "reflection_v1.h"
 #include "spdlog/spdlog.h"
 
 namespace pc::runtime {
@@ -29,33 +31,34 @@ constexpr int kKeepaliveTimeoutMs = 20'000;
 constexpr int kMinClientPingIntervalMs = 10'000;
 constexpr int kMaxConnectionAgeMs = 5 * 60'000;
 
-// Copies the names of the services registered with AddService (grpc::Server keeps them
-// private; the reflection plugin reads them the same way). InitServer runs after those are
-// registered and before the server starts, so no call sees a half-filled list.
-class ServiceNamesPlugin final : public grpc::ServerBuilderPlugin {
+// Hands the server's list of registered service names (grpc::Server keeps it private; the
+// reflection plugin reads it the same way) to `on_list`. InitServer runs after the services
+// are registered and before the server starts, so no call sees a half-filled list.
+class ServiceListPlugin final : public grpc::ServerBuilderPlugin {
  public:
-  explicit ServiceNamesPlugin(std::vector<std::string>* names) : names_(names) {}
-  std::string name() override { return "pc_service_names"; }
+  using OnList = std::function<void(const std::vector<std::string>*)>;
+  explicit ServiceListPlugin(OnList on_list) : on_list_(std::move(on_list)) {}
+  std::string name() override { return "pc_service_list"; }
   void InitServer(grpc::ServerInitializer* initializer) override {
-    *names_ = *initializer->GetServiceList();
+    on_list_(initializer->GetServiceList());
   }
   void Finish(grpc::ServerInitializer*) override {}
   void ChangeArguments(const std::string&, void*) override {}
 
  private:
-  std::vector<std::string>* names_;
+  OnList on_list_;
 };
 
-class ServiceNamesOption final : public grpc::ServerBuilderOption {
+class ServiceListOption final : public grpc::ServerBuilderOption {
  public:
-  explicit ServiceNamesOption(std::vector<std::string>* names) : names_(names) {}
+  explicit ServiceListOption(ServiceListPlugin::OnList on_list) : on_list_(std::move(on_list)) {}
   void UpdateArguments(grpc::ChannelArguments*) override {}
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    plugins->push_back(std::make_unique<ServiceNamesPlugin>(names_));
+    plugins->push_back(std::make_unique<ServiceListPlugin>(on_list_));
   }
 
  private:
-  std::vector<std::string>* names_;
+  ServiceListPlugin::OnList on_list_;
 };
 
 std::string HostPort(const std::string& host, int port) {
@@ -77,7 +80,8 @@ ServerOptions ServerOptions::FromFlags() {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      registry_(options_.registry ? options_.registry : &Registry::Default()) {}
+      registry_(options_.registry ? options_.registry : &Registry::Default()),
+      reflection_v1_(std::make_unique<ReflectionV1Service>()) {}
 
 Server::~Server() {
   bool started;
@@ -134,7 +138,10 @@ absl::Status Server::Start() {
   PC_RETURN_IF_ERROR(admin->Start(options_.bind_address, options_.admin_port));
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();  // grpc.reflection.v1alpha
+  // gRPC implements health without protobuf descriptors; referencing the generated ones links
+  // them into the pool, so reflection (both versions) can describe grpc.health.v1.Health.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(HostPort(options_.bind_address, options_.grpc_port),
@@ -150,7 +157,12 @@ absl::Status Server::Start() {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxConnectionAgeMs);
   // Without this a second process could share the port (SO_REUSEPORT) instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetOption(std::make_unique<ServiceNamesOption>(&service_names_));
+  builder.RegisterService(reflection_v1_.get());
+  builder.SetOption(
+      std::make_unique<ServiceListOption>([this](const std::vector<std::string>* list) {
+        service_names_ = *list;                // for the metrics interceptor
+        reflection_v1_->SetServiceList(list);  // live: grpc.health.v1.Health is added at start
+      }));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(MakeMetricsInterceptorFactory(*registry_, &service_names_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -16,6 +16,8 @@
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/reflection/v1/reflection.pb.h"
 #include "partnercenter/testing/v1/echo.grpc.pb.h"
 #include "pc/testing/status_matchers.h"
 
@@ -28,11 +30,14 @@ namespace http = beast::http;
 using ::partnercenter::testing::v1::EchoRequest;
 using ::partnercenter::testing::v1::EchoResponse;
 using ::partnercenter::testing::v1::EchoService;
+using ::grpc::reflection::v1::ServerReflectionRequest;
+using ::grpc::reflection::v1::ServerReflectionResponse;
 using ::pc::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 constexpr auto kPatience = std::chrono::seconds(60);  // generous: a hang fails, never a race
 
@@ -91,7 +96,7 @@ class BlockingEchoService final : public EchoService::Service {
   bool released_ = false;
 };
 
-// grpc.health.v1 by hand (the repo has no generated health stubs): a request is field 1
+// grpc.health.v1 by hand: a request is field 1
 // (service name), a response is field 1 (1 = SERVING, 2 = NOT_SERVING).
 enum HealthStatus { kUnknown = 0, kServing = 1, kNotServing = 2 };
 
@@ -157,22 +162,52 @@ class HealthWatch {
   std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
 };
 
-// The services reflection lists (grpc.reflection.v1alpha, list_services = "*"), raw.
-std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::internal::RpcMethod method("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                                   grpc::internal::RpcMethod::BIDI_STREAMING, channel);
+// One request to grpc.reflection.<version>.ServerReflection ("v1" or "v1alpha"; the messages
+// are wire-identical, so the v1 types speak both).
+ServerReflectionResponse Reflect(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& version,
+                                 const ServerReflectionRequest& request) {
+  const std::string path = "/grpc.reflection." + version + ".ServerReflection/ServerReflectionInfo";
+  grpc::internal::RpcMethod method(path.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
+                                   channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kPatience);
   std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
       grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
           channel.get(), method, &context));
-  stream->Write(Bytes(std::string("\x3a\x01*", 3)));
+  stream->Write(Bytes(request.SerializeAsString()));
   stream->WritesDone();
-  grpc::ByteBuffer response;
-  std::string out;
-  while (stream->Read(&response)) out += String(response);
-  EXPECT_TRUE(stream->Finish().ok());
-  return out;
+  grpc::ByteBuffer bytes;
+  ServerReflectionResponse response;
+  EXPECT_TRUE(stream->Read(&bytes)) << version;
+  EXPECT_TRUE(response.ParseFromString(String(bytes))) << version;
+  EXPECT_FALSE(stream->Read(&bytes)) << version << ": one answer per request";
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << version << ": " << status.error_message();
+  return response;
+}
+
+std::vector<std::string> ListedServices(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& version) {
+  ServerReflectionRequest request;
+  request.set_list_services("*");
+  const ServerReflectionResponse response = Reflect(channel, version, request);
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  return names;
+}
+
+// The names of the files in a file_descriptor_response, in order.
+std::vector<std::string> DescribedFiles(const ServerReflectionResponse& response) {
+  std::vector<std::string> names;
+  for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    EXPECT_TRUE(file.ParseFromString(bytes));
+    names.push_back(file.name());
+  }
+  return names;
 }
 
 struct HttpResult {
@@ -241,19 +276,84 @@ TEST(ServerTest, AdminHttpServesMetricsHealthAndReadiness) {
   EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
 }
 
-TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
+// A started server with the echo service, and a channel to it.
+struct EchoServer {
+  EchoServer() {
+    server.AddService(&echo);
+    EXPECT_OK(server.Start());
+    channel = ChannelTo(server);
+  }
   Registry registry;
   EventLog events;
-  BlockingEchoService echo(&events);
-  Server server(TestOptions(&registry));
-  server.AddService(&echo);
-  ASSERT_OK(server.Start());
-  auto channel = ChannelTo(server);
+  BlockingEchoService echo{&events};
+  Server server{TestOptions(&registry)};
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+TEST(ServerTest, RegistersHealthPerServiceAndReflection) {
+  EchoServer echo_server;
+  const auto& channel = echo_server.channel;
 
   EXPECT_EQ(HealthCheck(channel, ""), kServing);
   EXPECT_EQ(HealthCheck(channel, "partnercenter.testing.v1.EchoService"), kServing);
   EXPECT_EQ(HealthCheck(channel, "no.such.Service"), -grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(ReflectionListServices(channel), HasSubstr("partnercenter.testing.v1.EchoService"));
+  for (const std::string version : {"v1", "v1alpha"}) {
+    EXPECT_THAT(ListedServices(channel, version),
+                UnorderedElementsAre("partnercenter.testing.v1.EchoService",
+                                     "grpc.health.v1.Health",
+                                     "grpc.reflection.v1.ServerReflection",
+                                     "grpc.reflection.v1alpha.ServerReflection"))
+        << version;
+  }
+}
+
+// What grpcurl asks: every listed service's file, by symbol, with its imports; the same answers
+// from v1 and v1alpha, health included (its descriptors are linked in by the runtime).
+TEST(ServerTest, ReflectionV1AndV1alphaDescribeEveryServiceIncludingHealth) {
+  EchoServer echo_server;
+  const auto& channel = echo_server.channel;
+
+  struct Case {
+    std::string symbol;
+    std::vector<std::string> files;
+  };
+  const std::vector<Case> cases = {
+      {"grpc.health.v1.Health", {"grpc/health/v1/health.proto"}},
+      {"grpc.health.v1.Health.Check", {"grpc/health/v1/health.proto"}},
+      {"grpc.health.v1.HealthCheckResponse", {"grpc/health/v1/health.proto"}},
+      {"partnercenter.testing.v1.EchoService", {"partnercenter/testing/v1/echo.proto"}},
+      {"grpc.reflection.v1.ServerReflection", {"grpc/reflection/v1/reflection.proto"}},
+  };
+  for (const std::string version : {"v1", "v1alpha"}) {
+    for (const Case& c : cases) {
+      ServerReflectionRequest request;
+      request.set_host("localhost");
+      request.set_file_containing_symbol(c.symbol);
+      ServerReflectionResponse response = Reflect(channel, version, request);
+      EXPECT_EQ(DescribedFiles(response), c.files) << version << " " << c.symbol;
+      EXPECT_EQ(response.valid_host(), "localhost") << version;
+      EXPECT_EQ(response.original_request().file_containing_symbol(), c.symbol) << version;
+    }
+
+    ServerReflectionRequest by_name;
+    by_name.set_file_by_filename("google/protobuf/descriptor.proto");
+    EXPECT_EQ(DescribedFiles(Reflect(channel, version, by_name)),
+              std::vector<std::string>{"google/protobuf/descriptor.proto"})
+        << version;
+
+    ServerReflectionRequest unknown;
+    unknown.set_file_containing_symbol("no.such.Service");
+    ServerReflectionResponse error = Reflect(channel, version, unknown);
+    EXPECT_EQ(error.error_response().error_code(), grpc::StatusCode::NOT_FOUND) << version;
+    EXPECT_EQ(error.error_response().error_message(), "Symbol not found.") << version;
+
+    ServerReflectionRequest extensions;
+    extensions.set_all_extension_numbers_of_type("google.protobuf.FieldOptions");
+    EXPECT_EQ(
+        Reflect(channel, version, extensions).all_extension_numbers_response().base_type_name(),
+        "google.protobuf.FieldOptions")
+        << version;
+  }
 }
 
 TEST(ServerTest, OrderedShutdownDrainsInFlightCallThenRunsStopActionsInReverse) {

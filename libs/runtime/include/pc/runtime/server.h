@@ -1,7 +1,8 @@
 // The gRPC server every service runs, with its admin HTTP side and the ordered shutdown.
 //
 // Start() binds 0.0.0.0:grpc_port (0 = picked; see grpc_port()), registers grpc.health.v1
-// (overall and per service), reflection and the metrics interceptor
+// (overall and per service), reflection (grpc.reflection.v1 and v1alpha, both describing
+// grpc.health.v1 too) and the metrics interceptor
 // (pc_grpc_requests_total{method,code}, pc_grpc_request_duration_seconds), and serves
 // GET /metrics, /healthz and /readyz on admin_port. Wait() blocks until SIGTERM / SIGINT or
 // RequestShutdown(), then shuts down in this order:
@@ -37,6 +38,7 @@
 namespace pc::runtime {
 
 class AdminHttpServer;
+class ReflectionV1Service;
 
 struct ServerOptions {
   int grpc_port = 0;                      // 0: the kernel picks
@@ -100,6 +102,7 @@ class Server {
   Registry* registry_;
   std::vector<grpc::Service*> services_;
   std::vector<std::string> service_names_;
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;  // outlives grpc_server_
   StopStack stops_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<AdminHttpServer> admin_;
