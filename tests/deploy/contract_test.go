@@ -265,6 +265,11 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 				t.Errorf("%s: a probe does not use the gRPC port %d", o.Name, named["grpc"])
 			}
 		}
+		// Readiness asks the health service the binary keeps for it; liveness the whole server.
+		if c.ReadinessProbe.GRPC == nil || c.ReadinessProbe.GRPC.Service == nil ||
+			*c.ReadinessProbe.GRPC.Service != "readiness" {
+			t.Errorf("%s: the readiness probe does not ask gRPC health service \"readiness\"", o.Name)
+		}
 		running = append(running, start(l))
 		launches = append(launches, l)
 	}
@@ -292,6 +297,9 @@ func waitServing(l launch, limit time.Duration) error {
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.Status == healthpb.HealthCheckResponse_SERVING {
+			resp, err = health.Check(ctx, &healthpb.HealthCheckRequest{Service: "readiness"})
+		}
 		cancel()
 		if err == nil && resp.Status == healthpb.HealthCheckResponse_SERVING {
 			r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", l.adminPort))

@@ -136,12 +136,13 @@ int HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string
 // A Health/Watch stream opened now; Next() blocks for the next status.
 class HealthWatch {
  public:
-  explicit HealthWatch(const std::shared_ptr<grpc::Channel>& channel)
+  explicit HealthWatch(const std::shared_ptr<grpc::Channel>& channel,
+                       const std::string& service = "")
       : method_("/grpc.health.v1.Health/Watch", grpc::internal::RpcMethod::SERVER_STREAMING,
                 channel) {
     context_.set_deadline(std::chrono::system_clock::now() + kPatience);
     reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
-        channel.get(), method_, &context_, HealthRequest("")));
+        channel.get(), method_, &context_, HealthRequest(service)));
   }
   int Next() {
     grpc::ByteBuffer response;
@@ -274,6 +275,41 @@ TEST(ServerTest, AdminHttpServesMetricsHealthAndReadiness) {
             400u);
   // Still alive after the bad request.
   EXPECT_EQ(HttpGet(server.admin_port(), "/healthz").status, 200u);
+}
+
+TEST(ServerTest, ReadyCheckDrivesReadinessButNotLiveness) {
+  Registry registry;
+  std::atomic<bool> ready{true};
+  ServerOptions options = TestOptions(&registry);
+  options.ready_check = [&ready]() -> absl::Status {
+    return ready ? absl::OkStatus() : absl::UnavailableError("cache stale and no database");
+  };
+  options.ready_check_interval = absl::Milliseconds(10);
+  Server server(options);
+  ASSERT_OK(server.Start());
+  auto channel = ChannelTo(server);
+  HealthWatch readiness(channel, Server::kReadinessService);
+  EXPECT_EQ(readiness.Next(), kServing);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz").status, 200u);
+
+  ready = false;
+  EXPECT_EQ(readiness.Next(), kNotServing);  // the watch is the hook: pushed on the change
+  HttpResult readyz = HttpGet(server.admin_port(), "/readyz");
+  EXPECT_EQ(readyz.status, 503u);
+  EXPECT_THAT(readyz.body, HasSubstr("cache stale and no database"));
+  EXPECT_EQ(HealthCheck(channel, ""), kServing) << "liveness must not follow readiness";
+
+  ready = true;
+  EXPECT_EQ(readiness.Next(), kServing);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz").status, 200u);
+  readiness.Cancel();
+}
+
+TEST(ServerTest, WithoutAReadyCheckReadinessIsServing) {
+  Registry registry;
+  Server server(TestOptions(&registry));
+  ASSERT_OK(server.Start());
+  EXPECT_EQ(HealthCheck(ChannelTo(server), Server::kReadinessService), kServing);
 }
 
 // A started server with the echo service, and a channel to it.
