@@ -1,5 +1,6 @@
 #include "pc/kafka/admin.h"
 
+#include <functional>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,44 @@ std::vector<std::string> CloudTopics(const std::string& cloud) {
   return {InvitationTopic(cloud), RelationshipTopic(cloud), DeadLetterTopic(cloud)};
 }
 
+namespace {
+
+using EventPtr = std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)>;
+
+// Runs one admin request on a fresh handle: `send` starts it on (handle, options, queue); the
+// result event is returned, or DEADLINE_EXCEEDED / the request-level error. `what` names it.
+absl::StatusOr<EventPtr> RunAdmin(
+    const std::string& brokers, rd_kafka_admin_op_t op, absl::Duration timeout,
+    const std::string& what,
+    const std::function<void(rd_kafka_t*, rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& send) {
+  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
+  if (!conf.ok()) return conf.status();
+  auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle.ok()) return handle.status();
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
+  char errstr[512];
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
+      rd_kafka_AdminOptions_new(rk.get(), op), &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  send(rk.get(), options.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms), &rd_kafka_event_destroy);
+  if (event == nullptr) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(what, ": no answer within ", absl::FormatDuration(timeout)));
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
+    return internal::ErrorStatus(
+        err, absl::StrCat(what, ": ", rd_kafka_event_error_string(event.get())));
+  }
+  return event;
+}
+
+}  // namespace
+
 absl::Status CreateTopics(const std::string& brokers, const std::vector<std::string>& topics,
                           int partitions, int replication_factor, absl::Duration timeout) {
   if (partitions < 1 || replication_factor < 1) {
@@ -34,12 +73,6 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
         "partitions and replication_factor must be at least 1");
   }
   if (topics.empty()) return absl::OkStatus();
-  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
-  if (!conf.ok()) return conf.status();
-  auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
-  if (!handle.ok()) return handle.status();
-  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
-
   char errstr[512];
   std::vector<rd_kafka_NewTopic_t*> new_topics;
   for (const std::string& topic : topics) {
@@ -51,32 +84,17 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
     }
     new_topics.push_back(t);
   }
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
-      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
-      &rd_kafka_AdminOptions_destroy);
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
-  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
-      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
-  rd_kafka_CreateTopics(rk.get(), new_topics.data(), new_topics.size(), options.get(),
-                        queue.get());
+  absl::StatusOr<EventPtr> event = RunAdmin(
+      brokers, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout,
+      absl::StrCat("creating topics ", absl::StrJoin(topics, ", ")),
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+        rd_kafka_CreateTopics(rk, new_topics.data(), new_topics.size(), options, queue);
+      });
   rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
-
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
-      rd_kafka_queue_poll(queue.get(), timeout_ms), &rd_kafka_event_destroy);
-  if (event == nullptr) {
-    return absl::DeadlineExceededError(absl::StrCat("creating topics ", absl::StrJoin(topics, ", "),
-                                                    ": no answer within ",
-                                                    absl::FormatDuration(timeout)));
-  }
-  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
-    return internal::ErrorStatus(err, absl::StrCat("creating topics: ",
-                                                   rd_kafka_event_error_string(event.get())));
-  }
+  if (!event.ok()) return event.status();
   size_t count = 0;
   const rd_kafka_topic_result_t** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
   for (size_t i = 0; i < count; ++i) {
     const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
@@ -91,39 +109,21 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
 absl::Status AddPartitions(const std::string& brokers, const std::string& topic, int total,
                            absl::Duration timeout) {
   if (total < 1) return absl::InvalidArgumentError("total must be at least 1");
-  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
-  if (!conf.ok()) return conf.status();
-  auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
-  if (!handle.ok()) return handle.status();
-  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
   char errstr[512];
   rd_kafka_NewPartitions_t* np =
       rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof(errstr));
   if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", errstr));
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
-      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS),
-      &rd_kafka_AdminOptions_destroy);
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, errstr, sizeof(errstr));
-  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
-      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
-  rd_kafka_CreatePartitions(rk.get(), &np, 1, options.get(), queue.get());
+  absl::StatusOr<EventPtr> event = RunAdmin(
+      brokers, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout,
+      absl::StrCat("adding partitions to ", topic),
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+        rd_kafka_CreatePartitions(rk, &np, 1, options, queue);
+      });
   rd_kafka_NewPartitions_destroy(np);
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
-      rd_kafka_queue_poll(queue.get(), timeout_ms), &rd_kafka_event_destroy);
-  if (event == nullptr) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("adding partitions to ", topic, ": no answer within ",
-                     absl::FormatDuration(timeout)));
-  }
-  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
-    return internal::ErrorStatus(err, absl::StrCat("adding partitions: ",
-                                                   rd_kafka_event_error_string(event.get())));
-  }
+  if (!event.ok()) return event.status();
   size_t count = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
-      rd_kafka_event_CreatePartitions_result(event.get()), &count);
+      rd_kafka_event_CreatePartitions_result(event->get()), &count);
   for (size_t i = 0; i < count; ++i) {
     const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;

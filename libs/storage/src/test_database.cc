@@ -4,7 +4,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "pc/common/status_macros.h"
@@ -117,6 +119,54 @@ int64_t DatabaseFixture::Count(const std::string& table) {
   auto n = QueryInt64(*db_, "SELECT count(*) FROM " + table);
   if (!n.ok()) ADD_FAILURE() << "counting " << table << ": " << n.status();
   return n.value_or(-1);
+}
+
+absl::Status RunWritesTogether(const TestDatabase& db, const std::string& table,
+                               const std::string& waiting_on,
+                               const std::vector<std::function<void()>>& calls) {
+  if (db.dialect() != Dialect::kPostgres) {
+    std::vector<std::thread> threads;
+    for (const auto& call : calls) threads.emplace_back(call);
+    for (std::thread& t : threads) t.join();
+    return absl::OkStatus();
+  }
+  PC_ASSIGN_OR_RETURN(std::unique_ptr<Database> holder_db, db.Open());
+  PC_ASSIGN_OR_RETURN(std::unique_ptr<Database> observer, db.Open());
+  std::promise<void> locked, release;
+  absl::Status held;
+  std::thread holder([&] {
+    held = holder_db->InTransaction([&](Transaction& tx) -> absl::Status {
+      absl::Status s = tx.ExecuteScript("LOCK TABLE " + table + " IN SHARE MODE");
+      locked.set_value();
+      if (!s.ok()) return s;
+      release.get_future().wait();
+      return absl::OkStatus();
+    });
+  });
+  locked.get_future().wait();
+  std::vector<std::thread> threads;
+  for (const auto& call : calls) threads.emplace_back(call);
+  // Poll the server's own view until every call waits on its write (a condition, not a delay).
+  const std::string sql =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND wait_event_type = 'Lock' AND query LIKE '" + waiting_on + "%'";
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<int64_t> waiting = 0;
+  while (absl::Now() < deadline) {
+    waiting = QueryInt64(*observer, sql);
+    if (!waiting.ok() || *waiting >= static_cast<int64_t>(calls.size())) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  release.set_value();
+  holder.join();
+  for (std::thread& t : threads) t.join();
+  PC_RETURN_IF_ERROR(held);
+  PC_RETURN_IF_ERROR(waiting.status());
+  if (*waiting < static_cast<int64_t>(calls.size())) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        *waiting, " of ", calls.size(), " calls reached '", waiting_on, "' within 30 s"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pc::storage

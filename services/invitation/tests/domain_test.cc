@@ -1,7 +1,5 @@
 // The invitation domain against a real store: SQLite (label unit) and PostgreSQL (label
 // integration) run this same suite, so it is also the repository contract test.
-#include <future>
-#include <thread>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -11,7 +9,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pc/common/errors.h"
-#include "pc/common/status_macros.h"
 #include "pc/common/ids.h"
 #include "pc/events/envelope.h"
 #include "pc/storage/test_database.h"
@@ -255,9 +252,8 @@ TEST_F(InvitationDomainTest, AcceptIsSingleUseAndIdempotentForTheSameCustomer) {
   EXPECT_EQ(events[1].actor().kind(), common::ACTOR_KIND_CUSTOMER_ADMIN);
 }
 
-// Two replicas (two connections) accept one link at the same moment. On PostgreSQL the test
-// holds the invitations table in SHARE mode until both wait to update the row, so both have
-// read it PENDING; the version check decides. SQLite serialises them by design.
+// Two replicas (two connections) accept one link at the same moment. On PostgreSQL both have
+// read it PENDING before either updates it (RunWritesTogether), so the version check decides.
 class RacingAcceptTest : public InvitationDomainTest {
  protected:
   // Runs `a` and `b` at once, each against its own replica of the domain.
@@ -268,43 +264,8 @@ class RacingAcceptTest : public InvitationDomainTest {
     InvitationDomain replica_b(
         DomainOptions{.cloud = "global", .portal_base_url = "https://portal.example"},
         repository_b, clock_, nullptr);
-    std::unique_ptr<pc::storage::Database> blocker;
-    std::promise<void> release;
-    std::thread holder;
-    if (kDialect == pc::storage::Dialect::kPostgres) {
-      ASSERT_OK_AND_ASSIGN(blocker, test_db_->Open());
-      std::promise<void> locked;
-      holder = std::thread([&] {
-        EXPECT_OK(blocker->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-          PC_RETURN_IF_ERROR(tx.ExecuteScript("LOCK TABLE invitations IN SHARE MODE"));
-          locked.set_value();
-          release.get_future().wait();
-          return absl::OkStatus();
-        }));
-      });
-      locked.get_future().wait();
-    }
-    std::thread ta([&] { a(*domain_); });
-    std::thread tb([&] { b(replica_b); });
-    if (kDialect == pc::storage::Dialect::kPostgres) {
-      ASSERT_OK_AND_ASSIGN(std::unique_ptr<pc::storage::Database> observer, test_db_->Open());
-      const absl::Time deadline = absl::Now() + absl::Seconds(30);
-      int64_t waiting = 0;
-      while (waiting < 2 && absl::Now() < deadline) {
-        auto n = pc::storage::QueryInt64(
-            *observer,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE invitations%'");
-        ASSERT_OK(n.status());
-        waiting = *n;
-        if (waiting < 2) absl::SleepFor(absl::Milliseconds(5));  // polling a condition
-      }
-      EXPECT_EQ(waiting, 2) << "both calls should wait on the update";
-      release.set_value();
-      holder.join();
-    }
-    ta.join();
-    tb.join();
+    ASSERT_OK(pc::storage::RunWritesTogether(*test_db_, "invitations", "UPDATE invitations",
+                                             {[&] { a(*domain_); }, [&] { b(replica_b); }}));
   }
 
   v1::AcceptInvitationRequest AcceptRequest(const std::string& token, const std::string& id) {

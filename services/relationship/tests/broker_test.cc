@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <iostream>
 #include <regex>
@@ -43,15 +44,21 @@ using pc::testing::TopicRecorder;
 
 constexpr char kCloud[] = "usgov";
 
+// Waits for an output line that `match` accepts (already read or still to come).
+void WaitLine(pc::testing::Subprocess& p, const std::function<bool(const std::string&)>& match,
+              const std::string& what, absl::Duration timeout = absl::Seconds(90)) {
+  for (const std::string& line : p.lines()) {
+    if (match(line)) return;
+  }
+  auto found = p.WaitForLine(match, timeout);
+  ASSERT_TRUE(found.ok()) << "waiting for " << what << ": " << found.status();
+}
+
 // Waits for an output line containing `needle` (already read or still to come).
 void WaitLine(pc::testing::Subprocess& p, const std::string& needle,
               absl::Duration timeout = absl::Seconds(90)) {
-  for (const std::string& line : p.lines()) {
-    if (absl::StrContains(line, needle)) return;
-  }
-  auto found = p.WaitForLine(
-      [&](const std::string& l) { return absl::StrContains(l, needle); }, timeout);
-  ASSERT_TRUE(found.ok()) << "waiting for '" << needle << "': " << found.status();
+  WaitLine(p, [&](const std::string& l) { return absl::StrContains(l, needle); },
+           "'" + needle + "'", timeout);
 }
 
 int CountLines(pc::testing::Subprocess& p, const std::string& needle) {
@@ -207,6 +214,23 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
     }));
     if (event_id.empty()) return std::nullopt;
     return topic.WaitFor([&](const ev::EventEnvelope& e) { return e.event_id() == event_id; });
+  }
+
+  // Publishes an acceptance of (partner_, customer_) with admin permission (see below).
+  void EstablishOnBoth() { EstablishOnBoth({customer_}); }
+  // Publishes acceptances of (partner_, c) for each of `customers` and waits until
+  // replicas_[1] knows every pair: from its own commit (the group may give it the
+  // partition) or else from the topic (its cache's hook line).
+  void EstablishOnBoth(const std::vector<std::string>& customers) {
+    for (const std::string& c : customers) PublishAccepted(pc::NewUuid(), partner_, c);
+    for (const std::string& c : customers) {
+      const std::string key = partner_ + ":" + c;
+      WaitLine(*replicas_[1], [&](const std::string& l) {
+        return (absl::StrContains(l, "applied InvitationAccepted") &&
+                absl::StrContains(l, "(" + key + ")")) ||
+               absl::StrContains(l, "access cache: RelationshipEstablished " + key + " v1");
+      }, "pair " + key + " applied or tailed");
+    }
   }
 
   int64_t CountRows(const std::string& sql) {
@@ -398,25 +422,8 @@ TEST_P(TwoReplicasTest, ARevokeThroughOneReplicaIsSeenByCheckAdminAccessOnTheOth
   auto stub_b = RelStub(port_b);
   const std::string key = partner_ + ":" + customer_;
 
-  PublishAccepted(pc::NewUuid(), partner_, customer_);
-  // One of the two replicas applies it (the group gives the partition to one of them)…
-  const absl::Time deadline = absl::Now() + absl::Seconds(90);
-  int applied_by = -1;
-  while (applied_by < 0 && absl::Now() < deadline) {
-    for (int i = 0; i < 2 && applied_by < 0; ++i) {
-      if (replicas_[i]->WaitForLine(
-              [&](const std::string& l) {
-                return absl::StrContains(l, "applied InvitationAccepted") &&
-                       absl::StrContains(l, "(" + key + ")");
-              },
-              absl::Milliseconds(200)).ok()) {
-        applied_by = i;
-      }
-    }
-  }
-  ASSERT_GE(applied_by, 0) << "neither replica applied the acceptance";
-  // …B knows it from its own commit, or else from the topic (its cache's hook line).
-  if (applied_by == 0) WaitLine(b, "access cache: RelationshipEstablished " + key + " v1");
+  // One of the two replicas applies it; B knows it from its own commit or from the topic.
+  EstablishOnBoth();
   v1::CheckAdminAccessRequest check;
   check.set_partner_id(partner_);
   check.set_customer_id(customer_);
@@ -523,28 +530,6 @@ class OwnBrokerTest : public RelationshipBrokerTest {
     publisher_ = *std::move(publisher);
   }
 
-  // Waits until `b` has the pair's access from its own commit or from the topic.
-  void EstablishOn() {
-    const std::string key = partner_ + ":" + customer_;
-    PublishAccepted(pc::NewUuid(), partner_, customer_);
-    const absl::Time deadline = absl::Now() + absl::Seconds(90);
-    int applied_by = -1;
-    while (applied_by < 0 && absl::Now() < deadline) {
-      for (int i = 0; i < 2 && applied_by < 0; ++i) {
-        if (replicas_[i]->WaitForLine(
-                [&](const std::string& l) {
-                  return absl::StrContains(l, "applied InvitationAccepted") &&
-                         absl::StrContains(l, "(" + key + ")");
-                },
-                absl::Milliseconds(200)).ok()) {
-          applied_by = i;
-        }
-      }
-    }
-    ASSERT_GE(applied_by, 0) << "neither replica applied the acceptance";
-    if (applied_by == 0) WaitLine(*replicas_[1], "access cache: RelationshipEstablished " + key);
-  }
-
   v1::CheckAdminAccessRequest Pair() {
     v1::CheckAdminAccessRequest check;
     check.set_partner_id(partner_);
@@ -580,7 +565,7 @@ TEST_P(OwnBrokerTest, ARevokeHoldsOnTheOtherReplicaWithTheBrokerDownAndFailsClos
   pc::testing::Subprocess& b = *replicas_[1];
   auto stub_a = RelStub(port_a);
   auto stub_b = RelStub(port_b);
-  EstablishOn();
+  EstablishOnBoth();
   v1::CheckAdminAccessResponse answer;
   ASSERT_TRUE(stub_b->CheckAdminAccess(Ctx("svc", "service").get(), Pair(), &answer).ok());
   EXPECT_TRUE(answer.allowed());
@@ -623,17 +608,8 @@ TEST_P(OwnBrokerTest, TheTailFollowsPartitionsAddedWhileRunning) {
   pc::testing::Subprocess& b = *replicas_[1];
   constexpr int kPairs = 12;
   std::vector<std::string> customers;
-  for (int i = 0; i < kPairs; ++i) {
-    customers.push_back(absl::StrCat(customer_, "-", i));
-    PublishAccepted(pc::NewUuid(), partner_, customers.back());
-  }
-  for (const std::string& c : customers) {
-    const std::string key = partner_ + ":" + c;
-    // Known to B from its own commit, or else from the topic.
-    if (CountLines(b, "(" + key + ")") == 0) {
-      WaitLine(b, "access cache: RelationshipEstablished " + key);
-    }
-  }
+  for (int i = 0; i < kPairs; ++i) customers.push_back(absl::StrCat(customer_, "-", i));
+  EstablishOnBoth(customers);
   ASSERT_OK(pc::kafka::AddPartitions(brokers_, pc::kafka::RelationshipTopic(kCloud), 3));
   WaitLine(b, "grew from 1 to 3 partitions");
   // A new A publishes with the new partition count from its first metadata request.

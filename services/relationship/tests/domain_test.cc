@@ -2,15 +2,12 @@
 // integration) run this same suite, so it is also the store's contract test.
 #include <algorithm>
 #include <functional>
-#include <future>
-#include <thread>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "fixture.h"
 #include "gmock/gmock.h"
 #include "pc/common/errors.h"
-#include "pc/common/status_macros.h"
 
 namespace pc::relationship::testing {
 namespace {
@@ -303,9 +300,8 @@ TEST_F(RelationshipDomainTest, ASecondAcceptanceOfAnActivePairIsInTheHistoryWith
 // Two first acceptances of one pair (two invitations, one with admin permission) applied at
 // the same moment by two replicas, each on its own connection: one relationship with admin
 // granted, one RelationshipEstablished, both acceptances in the history, and no error (an
-// error would send one of them to the dead-letter topic). On PostgreSQL the test holds the
-// relationships table in SHARE mode until both transactions wait to insert, so both have
-// read "no relationship" and the unique key decides; SQLite serialises them by design.
+// error would send one of them to the dead-letter topic). On PostgreSQL both have read "no
+// relationship" before either inserts, so the unique key decides (RunWritesTogether).
 TEST_F(RelationshipDomainTest, ConcurrentFirstAcceptancesOfOnePairMergeIntoOneRelationship) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<pc::storage::Database> db_b, test_db_->Open());
   RelationshipStore store_b(*db_b);
@@ -317,45 +313,11 @@ TEST_F(RelationshipDomainTest, ConcurrentFirstAcceptancesOfOnePairMergeIntoOneRe
   const ev::EventEnvelope without_admin = Accepted("partner-a", "customer-1", false);
   const ev::EventEnvelope with_admin = Accepted("partner-a", "customer-1", true);
 
-  std::unique_ptr<pc::storage::Database> blocker;
-  std::promise<void> release;
-  std::thread holder;
-  if (kDialect == pc::storage::Dialect::kPostgres) {
-    ASSERT_OK_AND_ASSIGN(blocker, test_db_->Open());
-    std::promise<void> locked;
-    holder = std::thread([&] {
-      EXPECT_OK(blocker->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-        PC_RETURN_IF_ERROR(tx.ExecuteScript("LOCK TABLE relationships IN SHARE MODE"));
-        locked.set_value();
-        release.get_future().wait();
-        return absl::OkStatus();
-      }));
-    });
-    locked.get_future().wait();
-  }
   absl::Status status_a, status_b;
-  std::thread a([&] { status_a = domain_->ApplyInvitationEvent(without_admin); });
-  std::thread b([&] { status_b = domain_b.ApplyInvitationEvent(with_admin); });
-  if (kDialect == pc::storage::Dialect::kPostgres) {
-    // Both wait for the lock only after reading "no relationship".
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<pc::storage::Database> observer, test_db_->Open());
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    int64_t waiting = 0;
-    while (waiting < 2 && absl::Now() < deadline) {
-      auto n = pc::storage::QueryInt64(
-          *observer,
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-          "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO relationships%'");
-      ASSERT_OK(n.status());
-      waiting = *n;
-      if (waiting < 2) absl::SleepFor(absl::Milliseconds(5));  // polling a condition
-    }
-    EXPECT_EQ(waiting, 2) << "both acceptances should wait on the insert";
-    release.set_value();
-    holder.join();
-  }
-  a.join();
-  b.join();
+  ASSERT_OK(pc::storage::RunWritesTogether(
+      *test_db_, "relationships", "INSERT INTO relationships",
+      {[&] { status_a = domain_->ApplyInvitationEvent(without_admin); },
+       [&] { status_b = domain_b.ApplyInvitationEvent(with_admin); }}));
   EXPECT_OK(status_a);
   EXPECT_OK(status_b);
 

@@ -15,6 +15,7 @@
 //   };
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,15 @@ absl::StatusOr<int64_t> QueryInt64(Database& db, const std::string& sql);
 absl::StatusOr<std::vector<std::string>> OutboxPayloads(Database& db);
 // The same, decoded (pc::events::Decode); the first undecodable payload is an error.
 absl::StatusOr<std::vector<partnercenter::events::v1::EventEnvelope>> OutboxEvents(Database& db);
+
+// Runs `calls` at once, each on its own thread, so that on PostgreSQL every one of them has
+// read before any of them writes: `table` is held in SHARE mode (reads pass, writes wait)
+// until `calls.size()` sessions wait on a statement starting with `waiting_on`, then let go.
+// On SQLite the calls simply run at once (its writers serialise by design). For tests of
+// write races between replicas (each call on its own Database handle).
+absl::Status RunWritesTogether(const TestDatabase& db, const std::string& table,
+                               const std::string& waiting_on,
+                               const std::vector<std::function<void()>>& calls);
 
 // What a service's domain tests need of their database, to mix into a gtest fixture: a fresh
 // one of a dialect, the outbox decoded, row counts. A failing helper records a test failure
