@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-unit test-integration run bench format clean
+.PHONY: all deps configure build test test-unit test-integration run bench images format clean
 
 all: build
 
@@ -40,6 +40,10 @@ run: build
 
 bench: build
 	@tools/dev/bench.sh $(BUILD_DIR)
+
+# One runtime image per service (podman, local Debian 12 base), tagged as deploy/k8s names them.
+images: build
+	@tools/dev/images.sh $(BUILD_DIR)
 
 format:
 	@command -v clang-format >/dev/null || { echo "apt-get install clang-format"; exit 1; }

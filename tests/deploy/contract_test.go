@@ -1,8 +1,14 @@
-// The contract between the manifests and the binaries (label deploy, needs the test broker):
-// each rendered Deployment's command, args and environment start the real binary locally —
-// with hosts mapped to the local broker, a local SQLite store, dev JWT keys and free ports —
-// and it must reach SERVING on gRPC health (the port its probes use) and 200 on /readyz;
-// each migrations Job must exit 0. A PC_* variable the binary has no flag for fails the test.
+// The contract between the manifests and the images (label deploy, needs the test broker, the
+// test PostgreSQL and the images `make images` builds): each rendered Deployment and Job runs
+// its image with podman using the manifest's settings — command, args and environment; the
+// user and group id of its securityContext; a read-only root filesystem with its emptyDir
+// mounts as tmpfs; its Secret and ConfigMap volumes mounted as files where the manifest mounts
+// them. Only what must differ on one machine is mapped: the host network with free ports
+// (PC_*_PORT and the probes' ports move together), peers' addresses to those ports, the broker
+// to the local one, the database Secret to a database of the test PostgreSQL, and the Secrets'
+// contents to test keys. Each Deployment must reach SERVING on gRPC health (the port its probes
+// use) and 200 on /readyz; each migrations Job must exit 0. A PC_* variable the binary has no
+// flag for fails the test; so does a container that exits or never gets ready, with its log.
 package deploy
 
 import (
@@ -16,7 +22,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,31 +50,44 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// The flags a binary knows, from its --helpfull output.
-func knownFlags(t *testing.T, binary string) map[string]bool {
-	out, _ := exec.Command(binary, "--helpfull").CombinedOutput()
+// podman runs podman as it works on these machines (tools/dev/podman.sh says why).
+func podman(args ...string) *exec.Cmd {
+	return exec.Command("podman", append([]string{"--storage-driver", "vfs", "--runtime", "runc",
+		"--cgroup-manager", "cgroupfs"}, args...)...)
+}
+
+// podmanRun is `podman run` with the limits this machine allows (its defaults are refused).
+func podmanRun(args ...string) *exec.Cmd {
+	return podman(append([]string{"run", "--ulimit=nofile=20000:20000", "--ulimit=nproc=4096:4096"}, args...)...)
+}
+
+// The flags an image's binary knows, from its --helpfull output.
+func knownFlags(t *testing.T, image string) map[string]bool {
+	out, _ := podmanRun("--rm", "--network=none", image, "--helpfull").CombinedOutput()
 	flags := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^\s+--([a-z0-9_]+)`).FindAllStringSubmatch(string(out), -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) < 5 {
-		t.Fatalf("%s --helpfull listed no flags:\n%s", binary, out)
+		t.Fatalf("%s --helpfull listed no flags:\n%s", image, out)
 	}
 	return flags
 }
 
 type launch struct {
-	name, binary string
-	args         []string
-	env          map[string]string
-	grpcPort     int
-	adminPort    int
+	name, image string
+	args        []string
+	env         map[string]string
+	podmanArgs  []string // user, read-only root, tmpfs and file mounts
+	grpcPort    int
+	adminPort   int
 }
 
-func TestManifestsStartTheRealBinaries(t *testing.T) {
+func TestManifestsStartTheImages(t *testing.T) {
 	brokers := requiredEnv(t, "PC_TEST_KAFKA_BROKERS")
 	binDir := requiredEnv(t, "PC_BINARY_DIR")
 	infraDir := requiredEnv(t, "PC_TEST_INFRA_DIR")
+	pgURL := requiredEnv(t, "PC_TEST_DATABASE_URL")
 	root := repoRoot(t)
 	tmp := t.TempDir()
 
@@ -102,28 +120,95 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		}
 	}
 
+	databases := map[string]string{}
+	database := func(service string) string {
+		if url, ok := databases[service]; ok {
+			return url
+		}
+		name := fmt.Sprintf("contract_%s_%d", service, time.Now().UnixNano())
+		if out, err := exec.Command("psql", pgURL, "-v", "ON_ERROR_STOP=1", "-c",
+			"CREATE DATABASE "+name).CombinedOutput(); err != nil {
+			t.Fatalf("creating %s: %v\n%s", name, err, out)
+		}
+		databases[service] = pgURL[:strings.LastIndex(pgURL, "/")+1] + name
+		return databases[service]
+	}
 	resolve := func(name string, spec corev1.PodSpec, c corev1.Container) launch {
-		l := launch{name: name, binary: filepath.Join(binDir, "services", name, "pc-"+name),
+		l := launch{name: name, image: c.Image,
 			args: append(append([]string{}, c.Command...), c.Args...), env: map[string]string{},
 			grpcPort: ports[name][0], adminPort: ports[name][1]}
-		if _, err := os.Stat(l.binary); err != nil {
-			t.Fatalf("%s: the manifest's binary is not built: %v", name, err)
+		if out, err := podman("image", "exists", c.Image).CombinedOutput(); err != nil {
+			t.Fatalf("%s: the manifest's image %s is not built (make images): %v %s", name, c.Image, err, out)
 		}
-		mounts := map[string]bool{}
+		// The pod's user and group, as the kubelet would run it.
+		sc := c.SecurityContext
+		if sc == nil || sc.RunAsUser == nil || sc.RunAsGroup == nil {
+			t.Fatalf("%s: the container sets no runAsUser/runAsGroup", name)
+		}
+		l.podmanArgs = append(l.podmanArgs, fmt.Sprintf("--user=%d:%d", *sc.RunAsUser, *sc.RunAsGroup))
+		if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+			l.podmanArgs = append(l.podmanArgs, "--read-only", "--read-only-tmpfs=false")
+		}
+		if sc.Capabilities != nil {
+			for _, drop := range sc.Capabilities.Drop {
+				l.podmanArgs = append(l.podmanArgs, "--cap-drop="+string(drop))
+			}
+		}
+		if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+			l.podmanArgs = append(l.podmanArgs, "--security-opt=no-new-privileges")
+		}
+		// Volumes: emptyDir as tmpfs; Secrets and ConfigMaps as directories of files.
+		volumes := map[string]corev1.Volume{}
+		for _, v := range spec.Volumes {
+			volumes[v.Name] = v
+		}
+		mounts := map[string]string{} // mount path → host directory
 		for _, m := range c.VolumeMounts {
-			mounts[m.MountPath] = true
+			v, ok := volumes[m.Name]
+			if !ok {
+				t.Fatalf("%s: volumeMount %s names no volume", name, m.Name)
+			}
+			switch {
+			case v.EmptyDir != nil:
+				l.podmanArgs = append(l.podmanArgs, fmt.Sprintf("--tmpfs=%s:rw,mode=1777", m.MountPath))
+			case v.Secret != nil || v.ConfigMap != nil:
+				host := filepath.Join(tmp, "volumes", name+"-"+m.Name)
+				if err := os.MkdirAll(host, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if v.ConfigMap != nil {
+					for k, data := range configs[v.ConfigMap.Name] {
+						if err := os.WriteFile(filepath.Join(host, k), []byte(data), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				mounts[m.MountPath] = host
+				l.podmanArgs = append(l.podmanArgs, fmt.Sprintf("--volume=%s:%s:ro", host, m.MountPath))
+			default:
+				t.Fatalf("%s: volume %s is of a kind this test cannot mount", name, m.Name)
+			}
 		}
 		set := func(k, v string) {
 			switch {
 			case k == "PC_KAFKA_BROKERS":
 				v = brokers
 			case k == "PC_DATABASE_URL":
-				v = "sqlite://" + filepath.Join(tmp, name+".db")
+				v = database(name)
 			case k == "PC_JWT_KEYS_DIR":
-				if !mounts[v] {
+				host, ok := mounts[v]
+				if !ok {
 					t.Errorf("%s: PC_JWT_KEYS_DIR=%s is not a mounted volume", name, v)
+					break
 				}
-				v = keys
+				// The public keys the Secret would hold.
+				entries, _ := os.ReadDir(keys)
+				for _, e := range entries {
+					data, _ := os.ReadFile(filepath.Join(keys, e.Name()))
+					if err := os.WriteFile(filepath.Join(host, e.Name()), data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 			case k == "PC_GRPC_PORT":
 				l.env["MANIFEST_GRPC_PORT"] = v
 				v = strconv.Itoa(l.grpcPort)
@@ -134,15 +219,16 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 				l.env["MANIFEST_HTTP_PORT"] = v
 				v = strconv.Itoa(freePort(t))
 			case strings.HasSuffix(k, "_FILE") && v != "":
-				// A file from a mounted Secret (e.g. the portal's CSRF key): here, a temp file.
-				if !mounts[filepath.Dir(v)] {
+				// A file from a mounted Secret (e.g. the portal's CSRF key): a test secret there.
+				host, ok := mounts[filepath.Dir(v)]
+				if !ok {
 					t.Errorf("%s: %s=%s is not in a mounted volume", name, k, v)
+					break
 				}
-				f := filepath.Join(tmp, name+"-"+strings.ToLower(k))
-				if err := os.WriteFile(f, []byte("contract-test-secret-0123456789abcdef"), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(host, filepath.Base(v)),
+					[]byte("contract-test-secret-0123456789abcdef"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				v = f
 			case strings.HasSuffix(k, "_ADDRESS") && v != "":
 				host := v[:strings.Index(v, ":")]
 				p, ok := ports[host]
@@ -172,13 +258,13 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 				set(e.Name, e.Value)
 			}
 		}
-		flags := knownFlags(t, l.binary)
+		flags := knownFlags(t, l.image)
 		for k := range l.env {
 			if !strings.HasPrefix(k, "PC_") {
 				continue
 			}
 			if flag := strings.ToLower(strings.TrimPrefix(k, "PC_")); !flags[flag] {
-				t.Errorf("%s: the manifest sets %s but %s has no --%s flag", name, k, filepath.Base(l.binary), flag)
+				t.Errorf("%s: the manifest sets %s but %s has no --%s flag", name, k, l.image, flag)
 			}
 		}
 		for _, a := range l.args {
@@ -191,24 +277,31 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		}
 		return l
 	}
-	start := func(l launch) *exec.Cmd {
-		cmd := exec.Command(l.binary, l.args...)
-		env := []string{}
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "PC_") {
-				env = append(env, kv)
-			}
-		}
+	logPath := func(l launch) string { return filepath.Join(tmp, l.name+strings.Join(l.args, "")+".log") }
+	start := func(l launch) (*exec.Cmd, string) {
+		container := fmt.Sprintf("pc-contract-%s-%d", l.name, time.Now().UnixNano())
+		args := []string{"--rm", "--name", container, "--network=host"}
+		args = append(args, l.podmanArgs...)
 		for k, v := range l.env {
-			env = append(env, k+"="+v)
+			args = append(args, "--env="+k+"="+v)
 		}
-		cmd.Env = env
-		log, _ := os.Create(filepath.Join(tmp, l.name+strings.Join(l.args, "")+".log"))
+		args = append(args, l.image)
+		args = append(args, l.args...)
+		cmd := podmanRun(args...)
+		log, _ := os.Create(logPath(l))
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("%s: %v", l.name, err)
 		}
-		return cmd
+		return cmd, container
+	}
+	showLog := func(l launch) string {
+		data, _ := os.ReadFile(logPath(l))
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		return strings.Join(lines, "\n")
 	}
 
 	// Migrations first, as an operator runs them.
@@ -219,25 +312,29 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		j := decode[batchv1.Job](t, o)
 		name := strings.TrimSuffix(o.Name, "-migrate")
 		l := resolve(name, j.Spec.Template.Spec, j.Spec.Template.Spec.Containers[0])
-		cmd := start(l)
+		cmd, container := start(l)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Job %s exited with %v", o.Name, err)
+				t.Errorf("Job %s exited with %v; its log:\n%s", o.Name, err, showLog(l))
 			}
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("Job %s did not finish", o.Name)
+		case <-time.After(120 * time.Second):
+			_ = podman("kill", container).Run()
+			t.Errorf("Job %s did not finish; its log:\n%s", o.Name, showLog(l))
 		}
 	}
 
-	var running []*exec.Cmd
+	type runningContainer struct {
+		cmd  *exec.Cmd
+		name string
+	}
+	var running []runningContainer
 	defer func() {
 		for _, c := range running {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
+			_ = podman("stop", "--time=20", c.name).Run() // SIGTERM, as the kubelet sends
+			_ = c.cmd.Wait()
 		}
 	}()
 	var launches []launch
@@ -270,12 +367,13 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 			*c.ReadinessProbe.GRPC.Service != "readiness" {
 			t.Errorf("%s: the readiness probe does not ask gRPC health service \"readiness\"", o.Name)
 		}
-		running = append(running, start(l))
+		cmd, container := start(l)
+		running = append(running, runningContainer{cmd, container})
 		launches = append(launches, l)
 	}
 	for _, l := range launches {
 		if err := waitServing(l, 90*time.Second); err != nil {
-			t.Errorf("%s: %v (log: %s)", l.name, err, filepath.Join(tmp, l.name+".log"))
+			t.Errorf("%s: %v; its log:\n%s", l.name, err, showLog(l))
 		}
 	}
 	if len(launches) != 4 {

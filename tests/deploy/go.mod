@@ -6,7 +6,6 @@ require (
 	google.golang.org/grpc v1.85.0
 	k8s.io/api v0.31.4
 	k8s.io/apimachinery v0.31.4
-	k8s.io/client-go v0.31.4
 	sigs.k8s.io/kustomize/api v0.18.0
 	sigs.k8s.io/kustomize/kyaml v0.18.1
 	sigs.k8s.io/yaml v1.4.0
