@@ -102,7 +102,7 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		}
 	}
 
-	resolve := func(name string, spec corev1.PodSpec, c corev1.Container) launch {
+	resolve := func(name string, spec corev1.PodSpec, c corev1.Container, isJob bool) launch {
 		l := launch{name: name, binary: filepath.Join(binDir, "services", name, "pc-"+name),
 			args: append(append([]string{}, c.Command...), c.Args...), env: map[string]string{},
 			grpcPort: ports[name][0], adminPort: ports[name][1]}
@@ -117,6 +117,17 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 			switch {
 			case k == "PC_KAFKA_BROKERS":
 				v = brokers
+			case k == "PC_KAFKA_CA_FILE" || k == "PC_KAFKA_CERT_FILE" || k == "PC_KAFKA_KEY_FILE":
+				// The Strimzi Secrets (cluster CA, the service's KafkaUser): the test broker's CA
+				// and the service's own certificate, so the broker's ACLs apply as in a cluster.
+				// Migration Jobs never talk to Kafka and mount no Kafka Secret.
+				if !isJob && !mounts[filepath.Dir(v)] {
+					t.Errorf("%s: %s=%s is not in a mounted volume", name, k, v)
+				}
+				certs := requiredEnv(t, "PC_TEST_KAFKA_CERTS_DIR")
+				v = map[string]string{"PC_KAFKA_CA_FILE": filepath.Join(certs, "ca.crt"),
+					"PC_KAFKA_CERT_FILE": filepath.Join(certs, name+".crt"),
+					"PC_KAFKA_KEY_FILE":  filepath.Join(certs, name+".key")}[k]
 			case k == "PC_DATABASE_URL":
 				v = "sqlite://" + filepath.Join(tmp, name+".db")
 			case k == "PC_JWT_KEYS_DIR":
@@ -218,7 +229,7 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		}
 		j := decode[batchv1.Job](t, o)
 		name := strings.TrimSuffix(o.Name, "-migrate")
-		l := resolve(name, j.Spec.Template.Spec, j.Spec.Template.Spec.Containers[0])
+		l := resolve(name, j.Spec.Template.Spec, j.Spec.Template.Spec.Containers[0], true)
 		cmd := start(l)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -247,7 +258,7 @@ func TestManifestsStartTheRealBinaries(t *testing.T) {
 		}
 		d := decode[appsv1.Deployment](t, o)
 		c := d.Spec.Template.Spec.Containers[0]
-		l := resolve(o.Name, d.Spec.Template.Spec, c)
+		l := resolve(o.Name, d.Spec.Template.Spec, c, false)
 		// The probes and the named ports must be the ports the binary serves on.
 		named := map[string]int32{}
 		for _, p := range c.Ports {
