@@ -306,11 +306,12 @@ func TestKafkaUsersGrantLeastPrivilegeOnTheirCloudsTopics(t *testing.T) {
 				"relationship Read relationship-events", "relationship Write relationship-events",
 				"relationship Describe relationship-events", "relationship Write dead-letter",
 				"relationship Describe dead-letter", "relationship Read group:relationship",
-				"relationship IdempotentWrite cluster:",
+				"relationship IdempotentWrite cluster:", "relationship Read group:tailer-",
 				"notification Read invitation-events", "notification Describe invitation-events",
 				"notification Read relationship-events", "notification Describe relationship-events",
 				"notification Write dead-letter", "notification Describe dead-letter",
-				"notification Read group:notification", "notification IdempotentWrite cluster:",
+				"notification Read group:notification", "notification Read group:end-offsets-",
+				"notification IdempotentWrite cluster:",
 			}
 			for _, w := range want {
 				if !got[w] {

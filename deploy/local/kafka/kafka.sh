@@ -234,6 +234,10 @@ acl_spec() {
   echo "--allow-principal User:notification --operation Read --resource-pattern-type prefixed --group notification"
   echo "--allow-principal User:pcctl --operation Read --operation Describe${inv}${rel}${dlq}"
   echo "--allow-principal User:pcctl --operation Read --resource-pattern-type prefixed --group pcctl-"
+  # TopicTailer (relationship's access cache, pcctl events tail) and EndOffsets (notification's
+  # rebuild) never join or commit, but librdkafka still looks up their throwaway group.
+  echo "--allow-principal User:relationship --allow-principal User:pcctl --operation Read --resource-pattern-type prefixed --group tailer-"
+  echo "--allow-principal User:notification --operation Read --resource-pattern-type prefixed --group end-offsets-"
 }
 
 # ACLs live in the metadata log, so they are written once per data dir and spec.
