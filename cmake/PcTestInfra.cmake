@@ -5,10 +5,16 @@
 set(PC_TEST_KAFKA_PORT 29092 CACHE STRING "Kafka client port used by the test tiers")
 set(PC_TEST_KAFKA_CONTROLLER_PORT 29093 CACHE STRING "Kafka controller port used by the test tiers")
 set(PC_TEST_PG_PORT 25432 CACHE STRING "PostgreSQL port used by the test tiers")
+math(EXPR _pc_sasl_default "${PC_TEST_KAFKA_PORT} + 2")
+set(PC_TEST_KAFKA_SASL_PORT ${_pc_sasl_default} CACHE STRING
+    "Kafka SASL_SSL (SCRAM) port used by the test tiers")
 set(PC_TEST_INFRA_DIR ${CMAKE_BINARY_DIR}/test-infra)
 
 set(PC_TEST_ENVIRONMENT
   "PC_TEST_KAFKA_BROKERS=127.0.0.1:${PC_TEST_KAFKA_PORT}"
+  "PC_TEST_KAFKA_CERTS_DIR=${PC_TEST_INFRA_DIR}/kafka/certs"
+  "PC_TEST_KAFKA_SASL_BROKERS=127.0.0.1:${PC_TEST_KAFKA_SASL_PORT}"
+  "PC_PCCTL=${CMAKE_BINARY_DIR}/tools/pcctl/pcctl"
   "PC_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:${PC_TEST_PG_PORT}/postgres"
   "PC_TEST_INFRA_DIR=${PC_TEST_INFRA_DIR}"
   "PC_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
@@ -17,11 +23,13 @@ set(PC_TEST_ENVIRONMENT
 set(_kafka_env
   "PC_KAFKA_DIR=${PC_TEST_INFRA_DIR}/kafka"
   "PC_KAFKA_PORT=${PC_TEST_KAFKA_PORT}"
-  "PC_KAFKA_CONTROLLER_PORT=${PC_TEST_KAFKA_CONTROLLER_PORT}")
+  "PC_KAFKA_CONTROLLER_PORT=${PC_TEST_KAFKA_CONTROLLER_PORT}"
+  "PC_KAFKA_SASL_PORT=${PC_TEST_KAFKA_SASL_PORT}"
+  "PC_PCCTL=${CMAKE_BINARY_DIR}/tools/pcctl/pcctl")
 add_test(NAME infra.kafka.start COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh start)
 add_test(NAME infra.kafka.stop COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh stop)
 set_tests_properties(infra.kafka.start PROPERTIES FIXTURES_SETUP kafka LABELS infra
-                     ENVIRONMENT "${_kafka_env}" TIMEOUT 180)
+                     ENVIRONMENT "${_kafka_env}" TIMEOUT 300)
 set_tests_properties(infra.kafka.stop PROPERTIES FIXTURES_CLEANUP kafka LABELS infra
                      ENVIRONMENT "${_kafka_env}" TIMEOUT 120)
 

@@ -44,6 +44,7 @@ async function waitReady(url, proc, name, log) {
 export class System {
   constructor() {
     this.brokers = requiredEnv('PC_TEST_KAFKA_BROKERS');
+    this.kafkaCerts = requiredEnv('PC_TEST_KAFKA_CERTS_DIR');
     this.bin = requiredEnv('PC_BINARY_DIR');
     this.src = requiredEnv('PC_SOURCE_DIR');
     this.infra = requiredEnv('PC_TEST_INFRA_DIR');
@@ -74,9 +75,9 @@ export class System {
       invitation: [...common, `--database_url=sqlite://${this.dir}/invitation.db`,
         `--portal_base_url=${this.baseURL}`, `--relationship_address=${addr('relationship')}`],
       relationship: [...common, `--database_url=sqlite://${this.dir}/relationship.db`,
-        `--invitation_address=${addr('invitation')}`, `--consumer_group=browser-${this.run}-relationship`],
+        `--invitation_address=${addr('invitation')}`, `--consumer_group=relationship-browser-${this.run}`],
       notification: [...common, `--database_url=sqlite://${this.dir}/notification.db`,
-        `--consumer_group=browser-${this.run}-notification`, '--watch_poll_interval=50ms'],
+        `--consumer_group=notification-browser-${this.run}`, '--watch_poll_interval=50ms'],
       portal: [`--jwt_keys_dir=${this.keys}`, '--log_format=text', '--dev_sign_in', '--insecure_cookies',
         `--http_port=${this.portalPort}`, `--invitation_address=${addr('invitation')}`,
         `--relationship_address=${addr('relationship')}`, `--notification_address=${addr('notification')}`],
@@ -94,13 +95,25 @@ export class System {
 
   pcctlPath() { return path.join(this.bin, 'tools/pcctl/pcctl'); }
 
+  // The broker is secured: each process talks to Kafka as its own principal (its certificate;
+  // the ACLs of deploy/local/kafka/kafka.sh decide what it may do).
+  kafkaEnv(principal) {
+    return {
+      ...process.env,
+      PC_KAFKA_SECURITY_PROTOCOL: 'SSL',
+      PC_KAFKA_CA_FILE: path.join(this.kafkaCerts, 'ca.crt'),
+      PC_KAFKA_CERT_FILE: path.join(this.kafkaCerts, `${principal}.crt`),
+      PC_KAFKA_KEY_FILE: path.join(this.kafkaCerts, `${principal}.key`),
+    };
+  }
+
   async startProcess(name) {
     const p = this.ports[name];
     const log = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(log, 'a');
     const proc = spawn(path.join(this.bin, 'services', name, `pc-${name}`),
       [...this.args[name], `--grpc_port=${p.grpc}`, `--admin_port=${p.admin}`],
-      { stdio: ['ignore', out, out] });
+      { stdio: ['ignore', out, out], env: name === 'portal' ? process.env : this.kafkaEnv(name) });
     this.procs[name] = proc;
     await waitReady(`http://127.0.0.1:${p.admin}/readyz`, proc, name, log);
   }

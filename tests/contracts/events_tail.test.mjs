@@ -48,7 +48,7 @@ function assertInvitationSent(line, invitationId, partner) {
 
 test('events tail --json prints a new event as one JSON line, live and from the beginning', async () => {
   const partner = `partner-tail-${system.run}`;
-  const tail = spawn(system.pcctlPath(), tailArgs(), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail = spawn(system.pcctlPath(), tailArgs(), { stdio: ['ignore', 'pipe', 'pipe'], env: system.kafkaEnv('pcctl') });
   let stderr = '';
   try {
     // The start offsets are fixed once this line is printed: nothing after it can be missed.
@@ -62,7 +62,8 @@ test('events tail --json prints a new event as one JSON line, live and from the 
     assertInvitationSent(line, id, partner);
 
     // From the beginning (a fresh group that never commits): the same event is in the history.
-    const replay = spawn(system.pcctlPath(), tailArgs('--from_beginning'), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const replay = spawn(system.pcctlPath(), tailArgs('--from_beginning'),
+      { stdio: ['ignore', 'pipe', 'inherit'], env: system.kafkaEnv('pcctl') });
     try {
       assertInvitationSent(await firstLine(replay.stdout, (l) => JSON.parse(l).key === id), id, partner);
     } finally {

@@ -133,7 +133,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 		databases[service] = pgURL[:strings.LastIndex(pgURL, "/")+1] + name
 		return databases[service]
 	}
-	resolve := func(name string, spec corev1.PodSpec, c corev1.Container) launch {
+	resolve := func(name string, spec corev1.PodSpec, c corev1.Container, isJob bool) launch {
 		l := launch{name: name, image: c.Image,
 			args: append(append([]string{}, c.Command...), c.Args...), env: map[string]string{},
 			grpcPort: ports[name][0], adminPort: ports[name][1]}
@@ -193,6 +193,28 @@ func TestManifestsStartTheImages(t *testing.T) {
 			switch {
 			case k == "PC_KAFKA_BROKERS":
 				v = brokers
+			case k == "PC_KAFKA_CA_FILE" || k == "PC_KAFKA_CERT_FILE" || k == "PC_KAFKA_KEY_FILE":
+				// The Strimzi Secrets (cluster CA, the service's KafkaUser) hold the test broker's
+				// CA and the service's own certificate, so the broker's ACLs apply as in a cluster.
+				// Migration Jobs never talk to Kafka and mount no Kafka Secret.
+				host, ok := mounts[filepath.Dir(v)]
+				if !ok {
+					if !isJob {
+						t.Errorf("%s: %s=%s is not in a mounted volume", name, k, v)
+					}
+					break
+				}
+				certs := requiredEnv(t, "PC_TEST_KAFKA_CERTS_DIR")
+				from := map[string]string{"PC_KAFKA_CA_FILE": filepath.Join(certs, "ca.crt"),
+					"PC_KAFKA_CERT_FILE": filepath.Join(certs, name+".crt"),
+					"PC_KAFKA_KEY_FILE":  filepath.Join(certs, name+".key")}[k]
+				data, err := os.ReadFile(from)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(host, filepath.Base(v)), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			case k == "PC_DATABASE_URL":
 				v = database(name)
 			case k == "PC_JWT_KEYS_DIR":
@@ -311,7 +333,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 		}
 		j := decode[batchv1.Job](t, o)
 		name := strings.TrimSuffix(o.Name, "-migrate")
-		l := resolve(name, j.Spec.Template.Spec, j.Spec.Template.Spec.Containers[0])
+		l := resolve(name, j.Spec.Template.Spec, j.Spec.Template.Spec.Containers[0], true)
 		cmd, container := start(l)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -344,7 +366,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 		}
 		d := decode[appsv1.Deployment](t, o)
 		c := d.Spec.Template.Spec.Containers[0]
-		l := resolve(o.Name, d.Spec.Template.Spec, c)
+		l := resolve(o.Name, d.Spec.Template.Spec, c, false)
 		// The probes and the named ports must be the ports the binary serves on.
 		named := map[string]int32{}
 		for _, p := range c.Ports {

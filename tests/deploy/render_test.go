@@ -3,9 +3,12 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -63,19 +66,180 @@ func TestEveryOverlayRenders(t *testing.T) {
 			kinds := map[string]int{}
 			for _, o := range objects {
 				kinds[o.Kind]++
+				if o.Kind == "KafkaUser" {
+					if err := ValidateKafkaUser(o.Map); err != nil {
+						t.Errorf("KafkaUser %s: %v", o.Name, err)
+					}
+				}
 				if o.Kind != "Namespace" && o.Namespace != "partnercenter-"+cloud {
 					t.Errorf("%s %s is in namespace %q", o.Kind, o.Name, o.Namespace)
 				}
 			}
 			// Four workloads (invitation, relationship, notification, portal); the portal owns no
 			// database, so three migration Jobs.
-			want := map[string]int{"Namespace": 1, "KafkaTopic": 3, "Deployment": 4, "Job": 3,
+			want := map[string]int{"Namespace": 1, "KafkaTopic": 3, "KafkaUser": 3, "Deployment": 4, "Job": 3,
 				"Service": 4, "ServiceAccount": 4, "PodDisruptionBudget": 4,
 				"HorizontalPodAutoscaler": 4, "NetworkPolicy": 4, "ConfigMap": 4}
 			for kind, n := range want {
 				if kinds[kind] != n {
 					t.Errorf("%d %s objects, want %d", kinds[kind], kind, n)
 				}
+			}
+		})
+	}
+}
+
+// Fields and policy of the KafkaUsers (mTLS, simple authorization): the CRD checks types,
+// this checks what the project requires of them.
+// Fields of kafka.strimzi.io/v1beta2 KafkaUser used here (Strimzi 0.4x CRD), as a tested list.
+var kafkaUserFields = map[string]map[string]bool{
+	"":              {"apiVersion": true, "kind": true, "metadata": true, "spec": true},
+	"metadata":      {"name": true, "namespace": true, "labels": true, "annotations": true},
+	"spec":          {"authentication": true, "authorization": true, "quotas": true, "template": true},
+	"authorization": {"type": true, "acls": true},
+	"acl":           {"resource": true, "operations": true, "host": true, "type": true},
+	"resource":      {"type": true, "name": true, "patternType": true},
+}
+
+var kafkaACLOperations = map[string]bool{"Read": true, "Write": true, "Create": true, "Delete": true,
+	"Alter": true, "Describe": true, "ClusterAction": true, "AlterConfigs": true,
+	"DescribeConfigs": true, "IdempotentWrite": true, "All": true}
+
+func ValidateKafkaUser(obj map[string]interface{}) error {
+	if obj["apiVersion"] != "kafka.strimzi.io/v1beta2" {
+		return fmt.Errorf("apiVersion %v", obj["apiVersion"])
+	}
+	var problems []string
+	check := func(path string, v interface{}) {
+		m, _ := v.(map[string]interface{})
+		for k := range m {
+			if !kafkaUserFields[path][k] {
+				problems = append(problems, path+"."+k)
+			}
+		}
+	}
+	check("", obj)
+	check("metadata", obj["metadata"])
+	spec, _ := obj["spec"].(map[string]interface{})
+	check("spec", spec)
+	if auth, _ := spec["authentication"].(map[string]interface{}); auth == nil || auth["type"] != "tls" {
+		problems = append(problems, "spec.authentication.type must be tls (mTLS)")
+	}
+	authz, _ := spec["authorization"].(map[string]interface{})
+	check("authorization", authz)
+	if authz == nil || authz["type"] != "simple" {
+		problems = append(problems, "spec.authorization.type must be simple")
+	}
+	acls, _ := authz["acls"].([]interface{})
+	for i, a := range acls {
+		acl, _ := a.(map[string]interface{})
+		check("acl", acl)
+		res, _ := acl["resource"].(map[string]interface{})
+		check("resource", res)
+		switch res["type"] {
+		case "topic", "group":
+			if name, _ := res["name"].(string); name == "" {
+				problems = append(problems, fmt.Sprintf("acls[%d] names no %v", i, res["type"]))
+			}
+			if p := res["patternType"]; p != "literal" && p != "prefix" {
+				problems = append(problems, fmt.Sprintf("acls[%d].resource.patternType %v", i, p))
+			}
+		case "cluster":
+		default:
+			problems = append(problems, fmt.Sprintf("acls[%d].resource.type %v", i, res["type"]))
+		}
+		ops, _ := acl["operations"].([]interface{})
+		if len(ops) == 0 {
+			problems = append(problems, fmt.Sprintf("acls[%d] has no operations", i))
+		}
+		for _, op := range ops {
+			if s, _ := op.(string); !kafkaACLOperations[s] {
+				problems = append(problems, fmt.Sprintf("acls[%d] operation %v", i, op))
+			}
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		return fmt.Errorf("unknown or invalid fields: %s", strings.Join(problems, ", "))
+	}
+	return nil
+}
+
+// acl is one (principal, operation, resource) grant of a rendered KafkaUser.
+type acl struct{ user, op, resType, name, pattern string }
+
+func userACLs(objects []Object) []acl {
+	var out []acl
+	for _, o := range objects {
+		if o.Kind != "KafkaUser" {
+			continue
+		}
+		spec, _ := o.Map["spec"].(map[string]interface{})
+		authz, _ := spec["authorization"].(map[string]interface{})
+		acls, _ := authz["acls"].([]interface{})
+		for _, a := range acls {
+			m, _ := a.(map[string]interface{})
+			res, _ := m["resource"].(map[string]interface{})
+			ops, _ := m["operations"].([]interface{})
+			for _, op := range ops {
+				name, _ := res["name"].(string)
+				pattern, _ := res["patternType"].(string)
+				out = append(out, acl{o.Name, op.(string), res["type"].(string), name, pattern})
+			}
+		}
+	}
+	return out
+}
+
+// The ACLs of each cloud name that cloud's topics, and only the invitation service may write
+// invitation events (design.md §9: a forged event is refused by the broker).
+func TestKafkaUsersGrantLeastPrivilegeOnTheirCloudsTopics(t *testing.T) {
+	for _, cloud := range clouds {
+		t.Run(cloud, func(t *testing.T) {
+			objects := Render(t, cloud)
+			topics := map[string]string{} // topicName -> KafkaTopic name
+			for _, o := range objects {
+				if o.Kind == "KafkaTopic" {
+					spec, _ := o.Map["spec"].(map[string]interface{})
+					topics[spec["topicName"].(string)] = o.Name
+				}
+			}
+			got := map[string]bool{}
+			for _, a := range userACLs(objects) {
+				if a.resType == "topic" {
+					if _, ok := topics[a.name]; !ok {
+						t.Errorf("KafkaUser %s: ACL on %s, which is no topic of this release", a.user, a.name)
+					}
+					if a.pattern != "literal" {
+						t.Errorf("KafkaUser %s: topic ACL on %s is %s, want literal", a.user, a.name, a.pattern)
+					}
+					got[a.user+" "+a.op+" "+topics[a.name]] = true
+				} else {
+					got[a.user+" "+a.op+" "+a.resType+":"+a.name] = true
+				}
+			}
+			want := []string{
+				"invitation Write invitation-events", "invitation Describe invitation-events",
+				"invitation IdempotentWrite cluster:",
+				"relationship Read invitation-events", "relationship Describe invitation-events",
+				"relationship Read relationship-events", "relationship Write relationship-events",
+				"relationship Describe relationship-events", "relationship Write dead-letter",
+				"relationship Describe dead-letter", "relationship Read group:relationship",
+				"relationship IdempotentWrite cluster:", "relationship Read group:tailer-",
+				"notification Read invitation-events", "notification Describe invitation-events",
+				"notification Read relationship-events", "notification Describe relationship-events",
+				"notification Write dead-letter", "notification Describe dead-letter",
+				"notification Read group:notification", "notification Read group:end-offsets-",
+				"notification IdempotentWrite cluster:",
+			}
+			for _, w := range want {
+				if !got[w] {
+					t.Errorf("missing ACL: %s", w)
+				}
+				delete(got, w)
+			}
+			for extra := range got {
+				t.Errorf("ACL beyond least privilege: %s", extra)
 			}
 		})
 	}

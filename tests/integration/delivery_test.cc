@@ -95,7 +95,7 @@ class DeliveryTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / pc::testing::UniqueName("delivery");
     std::filesystem::create_directories(dir_);
     topic_ = pc::testing::UniqueName("delivery");
-    ASSERT_OK(pc::kafka::CreateTopics(brokers_, {topic_}, 3, 1));
+    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), {topic_}, 3, 1));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -132,7 +132,7 @@ TEST_F(DeliveryTest, RelayKilledBetweenPublishAndMarkSentStillGivesOneEffectPerE
 
   EffectLedger ledger((dir_ / "consumer.db").string());
   auto consumer = pc::kafka::KafkaConsumer::Create(
-      {.brokers = brokers_, .group_id = pc::testing::UniqueName("ledger"), .topics = {topic_}},
+      {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = pc::testing::UniqueName("ledger"), .topics = {topic_}},
       [&](const pc::kafka::ConsumedMessage& m) { return ledger.Apply(m, false); }, nullptr);
   ASSERT_OK(consumer.status());
   ASSERT_OK((*consumer)->Start());
@@ -172,7 +172,7 @@ TEST_F(DeliveryTest, RelayKilledBetweenPublishAndMarkSentStillGivesOneEffectPerE
 }
 
 TEST_F(DeliveryTest, AHandlerFailingAfterItsCommitIsRedeliveredAfterRestartWithOneEffect) {
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_});
+  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity()});
   ASSERT_OK(publisher.status());
   const std::string event_id = NewUuid();
   std::promise<absl::Status> delivered;
@@ -187,7 +187,7 @@ TEST_F(DeliveryTest, AHandlerFailingAfterItsCommitIsRedeliveredAfterRestartWithO
   std::atomic<bool> failed_once{false};
   {
     auto consumer = pc::kafka::KafkaConsumer::Create(
-        {.brokers = brokers_, .group_id = group, .topics = {topic_}},
+        {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = group, .topics = {topic_}},
         [&](const pc::kafka::ConsumedMessage& m) { return ledger.Apply(m, true); }, nullptr,
         {.on_handled = [&](const pc::kafka::ConsumedMessage& m, const absl::Status& s) {
            if (!s.ok() && !failed_once.exchange(true)) first_failure.set_value(m);
@@ -202,7 +202,7 @@ TEST_F(DeliveryTest, AHandlerFailingAfterItsCommitIsRedeliveredAfterRestartWithO
   std::promise<pc::kafka::ConsumedMessage> redelivered;
   std::atomic<bool> done{false};
   auto consumer = pc::kafka::KafkaConsumer::Create(
-      {.brokers = brokers_, .group_id = group, .topics = {topic_}},
+      {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = group, .topics = {topic_}},
       [&](const pc::kafka::ConsumedMessage& m) { return ledger.Apply(m, false); }, nullptr,
       {.on_handled = [&](const pc::kafka::ConsumedMessage& m, const absl::Status& s) {
          if (s.ok() && !done.exchange(true)) redelivered.set_value(m);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pc/kafka/publisher.h"
+#include "pc/testing/infra.h"
 #include "pc/storage/database.h"
 #include "pc/storage/outbox.h"
 
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   }
   const bool crash = argc > 3 && std::string(argv[3]) == "crash";
   auto db = pc::storage::Open(argv[1]);
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = argv[2]});
+  auto publisher = pc::kafka::KafkaPublisher::Create(
+      {.brokers = argv[2], .security = pc::testing::KafkaSecurity()});
   if (!db.ok() || !publisher.ok()) {
     std::fprintf(stderr, "setup failed\n");
     return 1;

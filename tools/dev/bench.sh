@@ -15,11 +15,13 @@ if [ ${#benches[@]} -eq 0 ]; then
 fi
 export PC_PG_DIR="$BUILD_DIR/bench-infra/postgres" PC_PG_PORT=45432
 export PC_KAFKA_DIR="$BUILD_DIR/bench-infra/kafka" PC_KAFKA_PORT=49092 PC_KAFKA_CONTROLLER_PORT=49093
+export PC_KAFKA_SASL_PORT=49094 PC_PCCTL="$BUILD_DIR/tools/pcctl/pcctl"
 trap 'deploy/local/postgres/pg.sh stop; deploy/local/kafka/kafka.sh stop >/dev/null' EXIT
 deploy/local/postgres/pg.sh start >/dev/null
 deploy/local/kafka/kafka.sh start >/dev/null
 export PC_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:${PC_PG_PORT}/postgres"
 export PC_TEST_KAFKA_BROKERS="127.0.0.1:${PC_KAFKA_PORT}"
+export PC_TEST_KAFKA_CERTS_DIR="$PC_KAFKA_DIR/certs"
 status=0
 for b in "${benches[@]}"; do echo "== $b"; "$b" || status=1; done
 exit $status

@@ -14,6 +14,10 @@ export PC_KAFKA_DIR="$STATE/kafka"
 export PC_KAFKA_PORT=${PC_KAFKA_PORT:-9092}
 export PC_KAFKA_CONTROLLER_PORT=${PC_KAFKA_CONTROLLER_PORT:-9093}
 BROKERS="127.0.0.1:$PC_KAFKA_PORT"
+# The broker's CA and per-principal certificates (kafka.sh generates them at its first start).
+KAFKA_CERTS="$PC_KAFKA_DIR/certs"
+# A built pcctl writes the broker's ACLs in one request (kafka.sh falls back to kafka-acls).
+export PC_PCCTL="$BUILD_DIR/tools/pcctl/pcctl"
 
 pids=()
 names=()
@@ -35,6 +39,18 @@ trap stop_all EXIT
 deploy/local/kafka/kafka.sh start
 deploy/local/kafka/kafka.sh create-topics global usgov germany
 
+# kafka_flags PRINCIPAL — the --kafka_* flags of a service running as PRINCIPAL.
+kafka_flags() {
+  printf '%s\n' --kafka_brokers="$BROKERS" --kafka_security_protocol=SSL \
+    --kafka_ca_file="$KAFKA_CERTS/ca.crt" --kafka_cert_file="$KAFKA_CERTS/$1.crt" \
+    --kafka_key_file="$KAFKA_CERTS/$1.key"
+}
+# kafka_env PRINCIPAL — the same as PC_KAFKA_* variables (for pcctl in another shell).
+kafka_env() {
+  echo "PC_KAFKA_BROKERS=$BROKERS PC_KAFKA_SECURITY_PROTOCOL=SSL PC_KAFKA_CA_FILE=$KAFKA_CERTS/ca.crt" \
+    "PC_KAFKA_CERT_FILE=$KAFKA_CERTS/$1.crt PC_KAFKA_KEY_FILE=$KAFKA_CERTS/$1.key"
+}
+
 # start_service NAME BINARY ARGS... — starts a built service in the background.
 start_service() {
   local name=$1 bin=$2; shift 2
@@ -53,9 +69,13 @@ fi
 
 cat <<MSG
 
-  Kafka broker (KRaft):  $BROKERS
+  Kafka broker (KRaft):  $BROKERS (TLS; each client authenticates with its certificate from
+                         $KAFKA_CERTS; ACLs per service, see docs/security.md)
   Topics:                partnercenter.<global|usgov|germany>.{invitation-events,relationship-events,dead-letter}.v1
-  Tail the events:       kcat -C -b $BROKERS -t partnercenter.global.invitation-events.v1 -f '%k %h\n'
+  Tail the events:       $(kafka_env pcctl) \\
+                           $BUILD_DIR/tools/pcctl/pcctl events tail invitation-events --json
+  or with kcat:          kcat -F <(deploy/local/kafka/kafka.sh client-config pcctl) -b $BROKERS \\
+                           -C -t partnercenter.global.invitation-events.v1 -f '%k %h\n'
 MSG
 if declare -F print_service_help >/dev/null; then print_service_help; fi
 echo

@@ -5,18 +5,25 @@ PCCTL="$BUILD_DIR/tools/pcctl/pcctl"
 export PC_JWT_KEYS_DIR="$STATE/jwt"
 "$PCCTL" dev-keys --jwt_keys_dir="$PC_JWT_KEYS_DIR" >/dev/null
 
-common_flags=(--kafka_brokers="$BROKERS" --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text)
+common_flags=(--jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text)
+# Each service talks to Kafka as its own principal (its certificate; kafka_flags in run.sh).
+mapfile -t invitation_kafka < <(kafka_flags invitation)
+mapfile -t relationship_kafka < <(kafka_flags relationship)
+mapfile -t notification_kafka < <(kafka_flags notification)
 
 start_service invitation "$BUILD_DIR/services/invitation/pc-invitation" "${common_flags[@]}" \
+  "${invitation_kafka[@]}" \
   --database_url="sqlite://$STATE/data/invitation.db" \
   --portal_base_url="${PC_PORTAL_BASE_URL:-http://localhost:${PC_PORTAL_PORT:-8080}}" \
   --relationship_address=127.0.0.1:50052
 
 start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "${common_flags[@]}" \
+  "${relationship_kafka[@]}" \
   --database_url="sqlite://$STATE/data/relationship.db" \
   --invitation_address=127.0.0.1:50051
 
 start_service notification "$BUILD_DIR/services/notification/pc-notification" "${common_flags[@]}" \
+  "${notification_kafka[@]}" \
   --database_url="sqlite://$STATE/data/notification.db"
 
 PORTAL_PORT=${PC_PORTAL_PORT:-8080}

@@ -24,6 +24,7 @@
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
+#include "pc/kafka/security_flags.h"
 #include "pc/kafka/tailer.h"
 #include "pcctl.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -86,10 +87,16 @@ int Tail(const std::string& topic) {
     if (max_events > 0 && ++printed >= max_events) done.Notify();
   };
   const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  absl::StatusOr<pc::kafka::Security> security = pc::kafka::SecurityFromFlags();
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+  if (absl::Status s = pc::kafka::VerifyConnection(brokers, *security); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
   if (absl::GetFlag(FLAGS_from_beginning)) {
     // A fresh group that never commits: every partition from its first offset.
     auto consumer = pc::kafka::KafkaConsumer::Create(
         {.brokers = brokers,
+         .security = *security,
          .group_id = absl::StrCat("pcctl-tail-", pc::NewUuid()),
          .topics = {topic},
          .auto_offset_reset = "earliest",
@@ -106,7 +113,8 @@ int Tail(const std::string& topic) {
     (*consumer)->Stop(absl::Seconds(5));
     return 0;
   }
-  auto tailer = pc::kafka::TopicTailer::Create({.brokers = brokers, .topic = topic}, print);
+  auto tailer = pc::kafka::TopicTailer::Create(
+      {.brokers = brokers, .topic = topic, .security = *security}, print);
   if (!tailer.ok()) return Fail(tailer.status().ToString());
   if (absl::Status s = (*tailer)->Start(); !s.ok()) return Fail(s.ToString());
   // Printed once the start offsets are fixed: every event published from here on is shown.

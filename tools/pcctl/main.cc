@@ -95,7 +95,7 @@ int Usage() {
                " restore | provision | service change | users [create] | support-contact |"
                " service-request | remove | check-access | history |\n"
                "              customers page | partners page | watch customers | watch partners |"
-               " events tail TOPIC> [flags]\n"
+               " events tail TOPIC | kafka acls add> [flags]\n"
                "       pcctl --help for every flag\n";
   return 2;
 }
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   if (const int rc = pcctl::RunRelationshipCommand(args); rc >= 0) return rc;
   if (const int rc = pcctl::RunNotificationCommand(args); rc >= 0) return rc;
   if (const int rc = pcctl::RunEventsCommand(args); rc >= 0) return rc;
+  if (const int rc = pcctl::RunKafkaCommand(args); rc >= 0) return rc;
   if (cmd == "dev-keys") {
     auto paths = pc::auth::GenerateDevKeyPair(absl::GetFlag(FLAGS_jwt_keys_dir),
                                               absl::GetFlag(FLAGS_jwt_kid));

@@ -65,5 +65,7 @@ int RunRelationshipCommand(const std::vector<std::string>& args);
 int RunNotificationCommand(const std::vector<std::string>& args);
 // `events tail` (events.cc); -1 if `args` is not one.
 int RunEventsCommand(const std::vector<std::string>& args);
+// `kafka acls add` (kafka_acls.cc); -1 if `args` is not one.
+int RunKafkaCommand(const std::vector<std::string>& args);
 
 }  // namespace pcctl

@@ -12,6 +12,9 @@ readonly VERSION="${PC_KAFKA_VERSION:-4.3.1}"
 readonly LIBS="${PC_KAFKA_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/partnercenter/kafka-${VERSION}}/libs"
 readonly STATE_DIR="${PC_KAFKA_DIR:-$PWD/.local/kafka}"
 readonly BOOTSTRAP="127.0.0.1:${PC_KAFKA_PORT:-9092}"
+# The broker is secured: everything here runs as the admin super user (kafka.sh writes these).
+readonly ADMIN_RDKAFKA="${STATE_DIR}/admin.librdkafka.properties"
+readonly ADMIN_JAVA="${STATE_DIR}/admin.java.properties"
 readonly COUNT=100
 readonly RUN="$(date +%s)-$$"
 readonly TOPIC="pc.smoke.${RUN}"
@@ -25,7 +28,7 @@ java_tool() {
   java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.level=WARN -cp "${LIBS}/*" "$@"
 }
 cleanup() {
-  java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+  java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_JAVA" \
     --delete --if-exists --topic "$TOPIC" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -34,14 +37,14 @@ trap cleanup EXIT
 "$(dirname "$0")/kafka.sh" status || fail "broker not running on ${BOOTSTRAP}"
 echo "smoke: $(kcat -V 2>&1 | grep -m1 '^Version' || true)"
 
-java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_JAVA" --create \
   --topic "$TOPIC" --partitions 3 --replication-factor 1 >/dev/null 2>&1 \
   || fail "could not create ${TOPIC}"
 pass "created ${TOPIC} (3 partitions)"
 
 # 1. Idempotent producer, acks=all, lz4. -d eos logs the producer id librdkafka acquires.
 seq 1 "$COUNT" | sed 's/.*/key-&:value-&/' \
-  | kcat -P -b "$BOOTSTRAP" -t "$TOPIC" -K: -X enable.idempotence=true -X acks=all -z lz4 \
+  | kcat -F "$ADMIN_RDKAFKA" -P -b "$BOOTSTRAP" -t "$TOPIC" -K: -X enable.idempotence=true -X acks=all -z lz4 \
       -d eos 2>"${WORK}/produce.log" \
   || { tail -n 20 "${WORK}/produce.log" >&2; fail "produce"; }
 pid_line="$(grep -o 'Acquired PID{[^}]*}' "${WORK}/produce.log" | tail -n1)" || true
@@ -60,7 +63,7 @@ pass "log segments: ${total} records in $(wc -l <<<"$batches") batches, all lz4 
 
 # 3. Consumer group reads everything once and commits; a second run of the group reads nothing.
 consume() {
-  kcat -C -b "$BOOTSTRAP" -G "$GROUP" -X auto.offset.reset=earliest -e -q -f '%k\n' "$TOPIC" \
+  kcat -F "$ADMIN_RDKAFKA" -C -b "$BOOTSTRAP" -G "$GROUP" -X auto.offset.reset=earliest -e -q -f '%k\n' "$TOPIC" \
     2>>"${WORK}/consume.log"
 }
 consume >"${WORK}/first.txt" || fail "first consume"
@@ -76,7 +79,7 @@ pass "second run of the group read 0 messages (offsets committed)"
 
 # 4. The broker's view of the committed offsets: lag 0 on every partition, sum = COUNT.
 describe="$(java_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-  --bootstrap-server "$BOOTSTRAP" --describe --group "$GROUP" 2>/dev/null)"
+  --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_JAVA" --describe --group "$GROUP" 2>/dev/null)"
 committed="$(awk -v t="$TOPIC" '$2 == t {s += $4; if ($6 != 0) bad = 1} END {print (bad ? -1 : s + 0)}' \
   <<<"$describe")"
 [[ "$committed" -eq "$COUNT" ]] || { echo "$describe" >&2; fail "committed offsets sum ${committed}"; }

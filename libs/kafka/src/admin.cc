@@ -1,6 +1,7 @@
 #include "pc/kafka/admin.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -35,10 +36,12 @@ using EventPtr = std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_dest
 // Runs one admin request on a fresh handle: `send` starts it on (handle, options, queue); the
 // result event is returned, or DEADLINE_EXCEEDED / the request-level error. `what` names it.
 absl::StatusOr<EventPtr> RunAdmin(
-    const std::string& brokers, rd_kafka_admin_op_t op, absl::Duration timeout,
+    const std::string& brokers, const Security& security, rd_kafka_admin_op_t op,
+    absl::Duration timeout,
     const std::string& what,
     const std::function<void(rd_kafka_t*, rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& send) {
-  auto conf = internal::NewConf({{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
+  auto conf =
+      internal::NewConf(security, {{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
   if (!conf.ok()) return conf.status();
   auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!handle.ok()) return handle.status();
@@ -66,7 +69,8 @@ absl::StatusOr<EventPtr> RunAdmin(
 
 }  // namespace
 
-absl::Status CreateTopics(const std::string& brokers, const std::vector<std::string>& topics,
+absl::Status CreateTopics(const std::string& brokers, const Security& security,
+                          const std::vector<std::string>& topics,
                           int partitions, int replication_factor, absl::Duration timeout) {
   if (partitions < 1 || replication_factor < 1) {
     return absl::InvalidArgumentError(
@@ -85,7 +89,7 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
     new_topics.push_back(t);
   }
   absl::StatusOr<EventPtr> event = RunAdmin(
-      brokers, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout,
+      brokers, security, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout,
       absl::StrCat("creating topics ", absl::StrJoin(topics, ", ")),
       [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
         rd_kafka_CreateTopics(rk, new_topics.data(), new_topics.size(), options, queue);
@@ -106,15 +110,15 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<std::str
   return absl::OkStatus();
 }
 
-absl::Status AddPartitions(const std::string& brokers, const std::string& topic, int total,
-                           absl::Duration timeout) {
+absl::Status AddPartitions(const std::string& brokers, const Security& security,
+                           const std::string& topic, int total, absl::Duration timeout) {
   if (total < 1) return absl::InvalidArgumentError("total must be at least 1");
   char errstr[512];
   rd_kafka_NewPartitions_t* np =
       rd_kafka_NewPartitions_new(topic.c_str(), total, errstr, sizeof(errstr));
   if (np == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", errstr));
   absl::StatusOr<EventPtr> event = RunAdmin(
-      brokers, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout,
+      brokers, security, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout,
       absl::StrCat("adding partitions to ", topic),
       [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
         rd_kafka_CreatePartitions(rk, &np, 1, options, queue);
@@ -130,6 +134,83 @@ absl::Status AddPartitions(const std::string& brokers, const std::string& topic,
     const char* why = rd_kafka_topic_result_error_string(results[i]);
     return internal::ErrorStatus(err, absl::StrCat("adding partitions to ", topic,
                                                    why ? absl::StrCat(" (", why, ")") : ""));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<rd_kafka_AclBinding_t*> NewAclBinding(const AclBinding& acl) {
+  static const auto* const kOperations = new std::map<std::string, rd_kafka_AclOperation_t>{
+      {"All", RD_KAFKA_ACL_OPERATION_ALL},
+      {"Read", RD_KAFKA_ACL_OPERATION_READ},
+      {"Write", RD_KAFKA_ACL_OPERATION_WRITE},
+      {"Create", RD_KAFKA_ACL_OPERATION_CREATE},
+      {"Delete", RD_KAFKA_ACL_OPERATION_DELETE},
+      {"Alter", RD_KAFKA_ACL_OPERATION_ALTER},
+      {"Describe", RD_KAFKA_ACL_OPERATION_DESCRIBE},
+      {"ClusterAction", RD_KAFKA_ACL_OPERATION_CLUSTER_ACTION},
+      {"DescribeConfigs", RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS},
+      {"AlterConfigs", RD_KAFKA_ACL_OPERATION_ALTER_CONFIGS},
+      {"IdempotentWrite", RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE}};
+  rd_kafka_ResourceType_t type;
+  if (acl.resource_type == "topic") {
+    type = RD_KAFKA_RESOURCE_TOPIC;
+  } else if (acl.resource_type == "group") {
+    type = RD_KAFKA_RESOURCE_GROUP;
+  } else if (acl.resource_type == "cluster") {
+    type = RD_KAFKA_RESOURCE_BROKER;  // librdkafka's name for Kafka's CLUSTER (4)
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("ACL: unknown resource type '",
+                                                   acl.resource_type, "'"));
+  }
+  auto op = kOperations->find(acl.operation);
+  if (op == kOperations->end()) {
+    return absl::InvalidArgumentError(absl::StrCat("ACL: unknown operation '", acl.operation, "'"));
+  }
+  char errstr[512];
+  rd_kafka_AclBinding_t* binding = rd_kafka_AclBinding_new(
+      type, acl.resource_name.c_str(),
+      acl.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+      acl.principal.c_str(), "*", op->second, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr,
+      sizeof(errstr));
+  if (binding == nullptr) return absl::InvalidArgumentError(absl::StrCat("ACL: ", errstr));
+  return binding;
+}
+
+}  // namespace
+
+absl::Status CreateAcls(const std::string& brokers, const Security& security,
+                        const std::vector<AclBinding>& acls, absl::Duration timeout) {
+  if (acls.empty()) return absl::OkStatus();
+  std::vector<rd_kafka_AclBinding_t*> bindings;
+  for (const AclBinding& acl : acls) {
+    absl::StatusOr<rd_kafka_AclBinding_t*> binding = NewAclBinding(acl);
+    if (!binding.ok()) {
+      rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());
+      return binding.status();
+    }
+    bindings.push_back(*binding);
+  }
+  absl::StatusOr<EventPtr> event = RunAdmin(
+      brokers, security, RD_KAFKA_ADMIN_OP_CREATEACLS, timeout,
+      absl::StrCat("creating ", acls.size(), " ACLs"),
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+        rd_kafka_CreateAcls(rk, bindings.data(), bindings.size(), options, queue);
+      });
+  rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_acl_result_t** results = rd_kafka_CreateAcls_result_acls(
+      rd_kafka_event_CreateAcls_result(event->get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_error_t* error = rd_kafka_acl_result_error(results[i]);
+    if (error == nullptr) continue;
+    return internal::ErrorStatus(rd_kafka_error_code(error),
+                                 absl::StrCat("creating the ACL for ", acls[i].principal, " ",
+                                              acls[i].operation, " on ", acls[i].resource_type,
+                                              " ", acls[i].resource_name, " (",
+                                              rd_kafka_error_string(error), ")"));
   }
   return absl::OkStatus();
 }

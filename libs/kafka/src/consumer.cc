@@ -299,7 +299,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
   if (!options.dead_letter_topic.empty() && dead_letter == nullptr) {
     return absl::InvalidArgumentError("kafka consumer: dead_letter_topic set without a publisher");
   }
-  auto conf = internal::NewConf({
+  auto conf = internal::NewConf(options.security, {
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group_id},
       {"client.id", options.group_id},

@@ -19,7 +19,7 @@ struct MockCluster::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Create(int brokers) {
-  auto conf = internal::NewConf({{"client.id", "pc-mock-cluster"}, {"log_level", "3"}});
+  auto conf = internal::NewConf({}, {{"client.id", "pc-mock-cluster"}, {"log_level", "3"}});
   if (!conf.ok()) return conf.status();
   auto rk = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk.ok()) return rk.status();

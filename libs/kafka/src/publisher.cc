@@ -106,7 +106,7 @@ struct KafkaPublisher::Impl {
 absl::StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(
     const PublisherOptions& options) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("kafka publisher: brokers is empty");
-  auto conf = internal::NewConf({
+  auto conf = internal::NewConf(options.security, {
       {"bootstrap.servers", options.brokers},
       {"client.id", options.client_id},
       {"enable.idempotence", "true"},

@@ -21,7 +21,7 @@ void AddDump(const char** dump, size_t count, std::map<std::string, std::string>
     if (name.ends_with("_cb") || name == "opaque" || name == "default_topic_conf") {
       continue;  // pointers, not configuration
     }
-    out.emplace(name, dump[i + 1]);
+    out.emplace(name, IsSecretProperty(name) && dump[i + 1][0] != '\0' ? "[redacted]" : dump[i + 1]);
   }
 }
 
@@ -39,10 +39,12 @@ absl::Status SetProperties(rd_kafka_conf_t* conf,
   return absl::OkStatus();
 }
 
-absl::StatusOr<ConfPtr> NewConf(const std::map<std::string, std::string>& properties) {
+absl::StatusOr<ConfPtr> NewConf(const Security& security,
+                                const std::map<std::string, std::string>& properties) {
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), LogToSpdlog);
   if (absl::Status status = SetProperties(conf.get(), properties); !status.ok()) return status;
+  if (absl::Status status = ApplySecurity(conf.get(), security); !status.ok()) return status;
   return conf;
 }
 

@@ -122,7 +122,7 @@ absl::StatusOr<std::unique_ptr<TopicTailer>> TopicTailer::Create(const TailerOpt
       {"fetch.wait.max.ms", "50"},
   };
   for (const auto& [k, v] : options.extra) props[k] = v;
-  auto conf = internal::NewConf(props);
+  auto conf = internal::NewConf(options.security, props);
   if (!conf.ok()) return conf.status();
   auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, *std::move(conf));
   if (!rk.ok()) return rk.status();
@@ -154,12 +154,17 @@ absl::StatusOr<std::vector<Watermarks>> QueryWatermarks(rd_kafka_t* rk, const st
       last = absl::UnavailableError(
           absl::StrCat("metadata for ", topic, ": ", rd_kafka_err2str(err)));
     } else {
+      bool denied = false;
       for (int i = 0; i < metadata->topic_cnt; ++i) {
-        if (topic == metadata->topics[i].topic && metadata->topics[i].err == 0) {
-          partitions = metadata->topics[i].partition_cnt;
-        }
+        if (topic != metadata->topics[i].topic) continue;
+        if (metadata->topics[i].err == 0) partitions = metadata->topics[i].partition_cnt;
+        denied = metadata->topics[i].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
       }
       rd_kafka_metadata_destroy(metadata);
+      if (denied) {  // an ACL question, not a broker that is still starting: no retries
+        return internal::ErrorStatus(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                     absl::StrCat("describing ", topic));
+      }
     }
     std::vector<Watermarks> marks;
     for (int32_t p = 0; p < partitions; ++p) {
@@ -182,8 +187,9 @@ absl::StatusOr<std::vector<Watermarks>> QueryWatermarks(rd_kafka_t* rk, const st
 }  // namespace
 
 absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& brokers,
+                                                const Security& security,
                                                 const std::string& topic, absl::Duration timeout) {
-  auto conf = internal::NewConf({{"bootstrap.servers", brokers},
+  auto conf = internal::NewConf(security, {{"bootstrap.servers", brokers},
                                  {"group.id", absl::StrCat("end-offsets-", pc::NewUuid())}});
   if (!conf.ok()) return conf.status();
   auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, *std::move(conf));

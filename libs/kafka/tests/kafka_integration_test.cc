@@ -32,8 +32,8 @@ class KafkaIntegrationTest : public ::testing::Test {
     brokers_ = pc::testing::KafkaBrokers();
     topic_ = pc::testing::UniqueName("kafka");
     dead_letter_ = pc::testing::UniqueName("kafka.dead-letter");
-    ASSERT_THAT(CreateTopics(brokers_, {topic_, dead_letter_}, 1, 1), IsOk());
-    ASSERT_OK_AND_ASSIGN(publisher_, KafkaPublisher::Create({.brokers = brokers_}));
+    ASSERT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {topic_, dead_letter_}, 1, 1), IsOk());
+    ASSERT_OK_AND_ASSIGN(publisher_, KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity()}));
   }
   void TearDown() override {
     for (auto& consumer : consumers_) consumer->Stop(absl::Seconds(30));
@@ -45,6 +45,7 @@ class KafkaIntegrationTest : public ::testing::Test {
   KafkaConsumer* StartConsumer(const std::string& group, MessageHandler handler,
                                Recorder& recorder) {
     auto consumer = KafkaConsumer::Create({.brokers = brokers_,
+                                           .security = pc::testing::KafkaSecurity(),
                                            .group_id = group,
                                            .topics = {topic_},
                                            .dead_letter_topic = dead_letter_,
@@ -66,8 +67,8 @@ class KafkaIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(KafkaIntegrationTest, CreateTopicsTreatsExistingTopicsAsSuccess) {
-  EXPECT_THAT(CreateTopics(brokers_, {topic_, dead_letter_}, 1, 1), IsOk());
-  EXPECT_THAT(CreateTopics(brokers_, {pc::testing::UniqueName("kafka")}, 1, 3),
+  EXPECT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {topic_, dead_letter_}, 1, 1), IsOk());
+  EXPECT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {pc::testing::UniqueName("kafka")}, 1, 3),
               StatusIs(absl::StatusCode::kInvalidArgument));  // one broker: rf 3 impossible
 }
 
@@ -140,7 +141,8 @@ TEST_F(KafkaIntegrationTest, UndecodableMessageIsDeadLetteredAndTheNextIsConsume
   EXPECT_THAT(handled[1].status, IsOk());
 
   const auto dead =
-      testing::ReadTopic(brokers_, dead_letter_, pc::testing::UniqueName("dlq-reader"), 1);
+      testing::ReadTopic(brokers_, dead_letter_, pc::testing::UniqueName("dlq-reader"), 1,
+                         pc::testing::KafkaSecurity());
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].key, "inv-9");
   EXPECT_EQ(dead[0].payload, "\xde\xad");
@@ -182,7 +184,7 @@ struct Tailed {
 TEST_F(KafkaIntegrationTest, TailerCatchUpReturnsOnceEveryEarlierMessageWasHandled) {
   Tailed tailed;
   ASSERT_OK_AND_ASSIGN(auto tailer,
-                       TopicTailer::Create({.brokers = brokers_, .topic = topic_}, tailed.Handler()));
+                       TopicTailer::Create({.brokers = brokers_, .topic = topic_, .security = pc::testing::KafkaSecurity()}, tailed.Handler()));
   ASSERT_THAT(tailer->Start(), IsOk());
   ASSERT_THAT(tailer->CatchUp(absl::Seconds(30)), IsOk());  // an empty topic: at once
   EXPECT_EQ(tailed.size(), 0u);
@@ -202,13 +204,13 @@ TEST_F(KafkaIntegrationTest, TailerCatchUpReturnsOnceEveryEarlierMessageWasHandl
 TEST_F(KafkaIntegrationTest, TailerFollowsPartitionsAddedAfterItStarted) {
   Tailed tailed;
   ASSERT_OK_AND_ASSIGN(auto tailer,
-                       TopicTailer::Create({.brokers = brokers_, .topic = topic_}, tailed.Handler()));
+                       TopicTailer::Create({.brokers = brokers_, .topic = topic_, .security = pc::testing::KafkaSecurity()}, tailed.Handler()));
   ASSERT_THAT(tailer->Start(), IsOk());
   EXPECT_EQ(tailer->partitions(), 1);
-  ASSERT_THAT(AddPartitions(brokers_, topic_, 3), IsOk());
-  EXPECT_THAT(AddPartitions(brokers_, topic_, 2), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(AddPartitions(brokers_, pc::testing::KafkaSecurity(), topic_, 3), IsOk());
+  EXPECT_THAT(AddPartitions(brokers_, pc::testing::KafkaSecurity(), topic_, 2), StatusIs(absl::StatusCode::kInvalidArgument));
   // A new producer sees the three partitions at once; 60 keys land on all of them.
-  ASSERT_OK_AND_ASSIGN(auto producer, KafkaPublisher::Create({.brokers = brokers_}));
+  ASSERT_OK_AND_ASSIGN(auto producer, KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity()}));
   constexpr int kMessages = 60;
   for (int i = 0; i < kMessages; ++i) {
     producer->Publish({.topic = topic_, .key = absl::StrCat("key-", i), .payload = "y"},

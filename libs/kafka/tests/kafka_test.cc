@@ -61,8 +61,8 @@ TEST(Headers, HeaderValueReturnsTheFirstOrEmpty) {
 }
 
 TEST(CreateTopics, RejectsImpossibleLayouts) {
-  EXPECT_THAT(CreateTopics("127.0.0.1:1", {"t"}, 0, 1), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(CreateTopics("127.0.0.1:1", {"t"}, 1, 0), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateTopics("127.0.0.1:1", {}, {"t"}, 0, 1), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateTopics("127.0.0.1:1", {}, {"t"}, 1, 0), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(Publisher, RejectsBadConfiguration) {

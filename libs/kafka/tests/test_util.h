@@ -79,10 +79,11 @@ inline absl::Status PublishAndWait(Publisher& publisher, const OutboundMessage& 
 
 // Reads `count` messages from `topic` with a fresh consumer group, from the beginning.
 inline std::vector<ConsumedMessage> ReadTopic(const std::string& brokers, const std::string& topic,
-                                              const std::string& group, size_t count) {
+                                              const std::string& group, size_t count,
+                                              const Security& security = {}) {
   Recorder recorder;
   auto consumer = KafkaConsumer::Create(
-      {.brokers = brokers, .group_id = group, .topics = {topic}},
+      {.brokers = brokers, .security = security, .group_id = group, .topics = {topic}},
       [](const ConsumedMessage&) { return absl::OkStatus(); }, nullptr, recorder.Hooks());
   if (!consumer.ok() || !(*consumer)->Start().ok()) return {};
   recorder.WaitUntil([&] { return recorder.handled.size() >= count; });

@@ -60,6 +60,30 @@ std::string RequiredEnv(const std::string& name) {
 
 std::string KafkaBrokers() { return RequiredEnv("PC_TEST_KAFKA_BROKERS"); }
 
+pc::kafka::Security KafkaSecurity(const std::string& principal) {
+  const std::string dir = RequiredEnv("PC_TEST_KAFKA_CERTS_DIR");
+  return {.protocol = "SSL",
+          .ca_file = dir + "/ca.crt",
+          .cert_file = absl::StrCat(dir, "/", principal, ".crt"),
+          .key_file = absl::StrCat(dir, "/", principal, ".key")};
+}
+
+std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal) {
+  const pc::kafka::Security s = KafkaSecurity(principal);
+  return {{"PC_KAFKA_SECURITY_PROTOCOL", s.protocol},
+          {"PC_KAFKA_CA_FILE", s.ca_file},
+          {"PC_KAFKA_CERT_FILE", s.cert_file},
+          {"PC_KAFKA_KEY_FILE", s.key_file}};
+}
+
+pc::kafka::Security UntrustedKafkaSecurity() {
+  const std::string dir = RequiredEnv("PC_TEST_KAFKA_CERTS_DIR") + "/untrusted";
+  return {.protocol = "SSL",
+          .ca_file = dir + "/ca.crt",
+          .cert_file = dir + "/admin.crt",
+          .key_file = dir + "/admin.key"};
+}
+
 int FreeTcpPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");

@@ -8,7 +8,7 @@ namespace pc::testing {
 
 TopicRecorder::TopicRecorder(const std::string& brokers, const std::string& topic) {
   auto consumer = pc::kafka::KafkaConsumer::Create(
-      {.brokers = brokers, .group_id = UniqueName("recorder"), .topics = {topic}},
+      {.brokers = brokers, .security = KafkaSecurity(), .group_id = UniqueName("recorder"), .topics = {topic}},
       [this](const pc::kafka::ConsumedMessage& m) {
         auto e = pc::events::Decode(m.payload);
         std::lock_guard lock(mu_);

@@ -10,6 +10,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpc_service.h"
 #include "pc/kafka/publisher.h"
+#include "pc/kafka/security_flags.h"
 #include "pc/runtime/flags.h"
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
@@ -103,8 +104,13 @@ int main(int argc, char** argv) {
   auto verifier = pc::runtime::LoadVerifierFromFlags();
   PC_CHECK_OK(verifier.status());
 
-  auto publisher = pc::kafka::KafkaPublisher::Create(
-      {.brokers = absl::GetFlag(FLAGS_kafka_brokers), .client_id = "invitation-" + cloud});
+  // Kafka credentials: bad files end the process now; so does a broker refusing them.
+  auto kafka_security = pc::kafka::SecurityFromFlags();
+  PC_CHECK_OK(kafka_security.status());
+  PC_CHECK_OK(pc::kafka::VerifyConnectionAtStart(absl::GetFlag(FLAGS_kafka_brokers), *kafka_security));
+  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = absl::GetFlag(FLAGS_kafka_brokers),
+                                                      .security = *kafka_security,
+                                                      .client_id = "invitation-" + cloud});
   PC_CHECK_OK(publisher.status());
   pc::storage::OutboxRelay relay(**db, **publisher);
 

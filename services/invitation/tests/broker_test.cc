@@ -42,7 +42,7 @@ class InvitationBrokerTest : public ::testing::Test {
                                                   "partnercenter-dev", "partnercenter");
     ASSERT_TRUE(minter.ok());
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
-    ASSERT_TRUE(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics("germany"), 3, 1).ok());
+    ASSERT_TRUE(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics("germany"), 3, 1).ok());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -54,7 +54,7 @@ class InvitationBrokerTest : public ::testing::Test {
                                  "--kafka_brokers=" + brokers,
                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
                                  "--database_url=sqlite://" + (dir_ / "inv.db").string()},
-        std::map<std::string, std::string>{}, (dir_ / "service.log").string());
+        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "service.log").string());
     auto line = service_->WaitForLine(
         [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
         absl::Seconds(60));

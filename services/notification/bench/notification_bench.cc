@@ -25,6 +25,7 @@
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/publisher.h"
 #include "pc/storage/database.h"
+#include "pc/testing/infra.h"
 #include "projector.h"
 #include "spdlog/spdlog.h"
 #include "store.h"
@@ -75,7 +76,7 @@ double Consume(const std::string& brokers, const std::string& topic, int n,
   int handled = 0;
   Clock::time_point first;
   auto consumer = pc::kafka::KafkaConsumer::Create(
-      {.brokers = brokers, .group_id = "bench-" + pc::NewUuid().substr(0, 8), .topics = {topic},
+      {.brokers = brokers, .security = pc::testing::KafkaSecurity(), .group_id = "bench-" + pc::NewUuid().substr(0, 8), .topics = {topic},
        .max_batch = batch ? 200 : 1},
       handler, nullptr,
       {.on_handled = [&](const pc::kafka::ConsumedMessage&, const absl::Status&) {
@@ -105,12 +106,12 @@ void ConsumptionBench(const std::filesystem::path& dir) {
   }
   const std::string brokers = brokers_env;
   const std::string topic = "bench.notification." + pc::NewUuid().substr(0, 8);
-  if (absl::Status s = pc::kafka::CreateTopics(brokers, {topic}, 3, 1); !s.ok()) {
+  if (absl::Status s = pc::kafka::CreateTopics(brokers, pc::testing::KafkaSecurity(), {topic}, 3, 1); !s.ok()) {
     std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
     std::exit(1);
   }
   constexpr int kEvents = 4000;
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "bench"});
+  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .security = pc::testing::KafkaSecurity(), .client_id = "bench"});
   size_t bytes = 0;
   for (int i = 0; i < kEvents; ++i) {
     const std::string customer = absl::StrCat("c", i % 500);

@@ -12,6 +12,7 @@
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/publisher.h"
+#include "pc/kafka/security_flags.h"
 #include "pc/kafka/tailer.h"
 #include "pc/runtime/flags.h"
 #include "pc/runtime/identity.h"
@@ -46,7 +47,7 @@ namespace {
 // reached the end offset it had when the rebuild started.
 int Rebuild(pc::notification::NotificationStore& store, pc::notification::Projector& projector,
             pc::kafka::Publisher& dead_letter, const std::string& brokers,
-            const std::string& cloud) {
+            const pc::kafka::Security& security, const std::string& cloud) {
   auto existing = store.DumpReadModels();
   PC_CHECK_OK(existing.status());
   if (!existing->empty()) {
@@ -58,7 +59,7 @@ int Rebuild(pc::notification::NotificationStore& store, pc::notification::Projec
                                            pc::kafka::RelationshipTopic(cloud)};
   std::map<std::pair<std::string, int32_t>, int64_t> remaining;  // next offset to reach
   for (const std::string& topic : topics) {
-    auto ends = pc::kafka::EndOffsets(brokers, topic);
+    auto ends = pc::kafka::EndOffsets(brokers, security, topic);
     PC_CHECK_OK(ends.status());
     for (size_t p = 0; p < ends->size(); ++p) {
       if ((*ends)[p] > 0) remaining[{topic, static_cast<int32_t>(p)}] = (*ends)[p];
@@ -69,6 +70,7 @@ int Rebuild(pc::notification::NotificationStore& store, pc::notification::Projec
   int64_t handled = 0;
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
+       .security = security,
        .group_id = "notification-rebuild-" + pc::NewUuid().substr(0, 8),
        .topics = topics,
        .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),
@@ -137,11 +139,15 @@ int main(int argc, char** argv) {
   pc::notification::Projector projector(
       {.cloud = cloud, .consumer_group = absl::GetFlag(FLAGS_consumer_group)}, store,
       [&signal] { signal.Notify(); });
-  auto publisher =
-      pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "notification-" + cloud});
+  // Kafka credentials: bad files end the process now; so does a broker refusing them.
+  auto kafka_security = pc::kafka::SecurityFromFlags();
+  PC_CHECK_OK(kafka_security.status());
+  PC_CHECK_OK(pc::kafka::VerifyConnectionAtStart(brokers, *kafka_security));
+  auto publisher = pc::kafka::KafkaPublisher::Create(
+      {.brokers = brokers, .security = *kafka_security, .client_id = "notification-" + cloud});
   PC_CHECK_OK(publisher.status());
   if (absl::GetFlag(FLAGS_rebuild)) {
-    const int rc = Rebuild(store, projector, **publisher, brokers, cloud);
+    const int rc = Rebuild(store, projector, **publisher, brokers, *kafka_security, cloud);
     (*publisher)->Close(absl::Seconds(10));
     return rc;
   }
@@ -168,6 +174,7 @@ int main(int argc, char** argv) {
   pc::kafka::KafkaConsumer* consumer_ptr = nullptr;
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
+       .security = *kafka_security,
        .group_id = absl::GetFlag(FLAGS_consumer_group),
        .topics = {pc::kafka::InvitationTopic(cloud), pc::kafka::RelationshipTopic(cloud)},
        .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),

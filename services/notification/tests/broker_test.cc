@@ -43,8 +43,8 @@ class NotificationBrokerTest : public ::testing::Test {
                                                   "partnercenter-dev", "partnercenter");
     ASSERT_OK(minter.status());
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
-    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics(kCloud), 3, 1));
-    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .client_id = "test"});
+    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics(kCloud), 3, 1));
+    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .client_id = "test"});
     ASSERT_OK(publisher.status());
     publisher_ = *std::move(publisher);
   }
@@ -64,7 +64,7 @@ class NotificationBrokerTest : public ::testing::Test {
 
   void Start() {
     service_ = std::make_unique<pc::testing::Subprocess>(Flags("live.db"),
-                                                         std::map<std::string, std::string>{},
+                                                         pc::testing::KafkaSecurityEnv("notification"),
                                                          (dir_ / "live.log").string());
     auto line = service_->WaitForLine(
         [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
@@ -98,7 +98,8 @@ class NotificationBrokerTest : public ::testing::Test {
   std::unique_ptr<pc::kafka::KafkaPublisher> publisher_;
   std::unique_ptr<pc::testing::Subprocess> service_;
   std::unique_ptr<v1::NotificationService::Stub> stub_;
-  std::string group_ = pc::testing::UniqueName("notification");
+  // Starts with the service's name: its ACL allows the groups "notification*".
+  std::string group_ = "notification." + pc::testing::UniqueName("e2e");
   const std::string partner_ = "p" + pc::NewUuid().substr(0, 8);
   EventFactory events_{kCloud};
 };
@@ -181,7 +182,7 @@ TEST_F(NotificationBrokerTest, RebuildFromEarliestEqualsTheLiveReadModel) {
         flags.push_back("--rebuild");
         return flags;
       }(),
-      {}, (dir_ / "rebuild.log").string());
+      pc::testing::KafkaSecurityEnv("notification"), (dir_ / "rebuild.log").string());
   auto done = rebuild.WaitForLine(
       [](const std::string& l) { return absl::StrContains(l, "rebuild: done"); },
       absl::Seconds(120));

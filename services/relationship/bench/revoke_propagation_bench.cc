@@ -57,18 +57,18 @@ void Die(const std::string& why) {
 // Publish → handler latency of the broker alone, one message at a time.
 std::vector<double> BrokerBaseline(const std::string& brokers) {
   const std::string topic = pc::testing::UniqueName("bench.e2e");
-  if (!pc::kafka::CreateTopics(brokers, {topic}, 1, 1).ok()) Die("cannot create the topic");
+  if (!pc::kafka::CreateTopics(brokers, pc::testing::KafkaSecurity(), {topic}, 1, 1).ok()) Die("cannot create the topic");
   std::mutex mu;
   std::condition_variable cv;
   int seen = 0;
-  auto tailer = pc::kafka::TopicTailer::Create({.brokers = brokers, .topic = topic},
+  auto tailer = pc::kafka::TopicTailer::Create({.brokers = brokers, .topic = topic, .security = pc::testing::KafkaSecurity()},
                                                [&](const pc::kafka::ConsumedMessage&) {
                                                  std::lock_guard lock(mu);
                                                  ++seen;
                                                  cv.notify_all();
                                                });
   if (!tailer.ok() || !(*tailer)->Start().ok()) Die("cannot tail the baseline topic");
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "bench"});
+  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .security = pc::testing::KafkaSecurity(), .client_id = "bench"});
   if (!publisher.ok()) Die("no publisher");
   std::vector<double> samples;
   for (int i = 0; i < kSamples; ++i) {
@@ -98,7 +98,7 @@ int main() {
   auto minter = pc::auth::Minter::FromDirectory((dir / "jwt").string(), "k1", "partnercenter-dev",
                                                 "partnercenter");
   if (!minter.ok()) Die("no minter");
-  if (!pc::kafka::CreateTopics(brokers, pc::kafka::CloudTopics(kCloud), 3, 1).ok()) {
+  if (!pc::kafka::CreateTopics(brokers, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics(kCloud), 3, 1).ok()) {
     Die("cannot create the topics");
   }
   auto token = [&](const std::string& tenant, const std::string& role) {
@@ -106,7 +106,7 @@ int main() {
                           .roles = {role}},
                          absl::Hours(1), absl::Now());
   };
-  const std::string group = pc::testing::UniqueName("relationship");
+  const std::string group = "relationship." + pc::testing::UniqueName("bench");
   auto start = [&](int port, const std::string& name) {
     auto p = std::make_unique<pc::testing::Subprocess>(
         std::vector<std::string>{PC_RELATIONSHIP_BINARY, absl::StrCat("--cloud=", kCloud),
@@ -115,7 +115,7 @@ int main() {
                                  "--jwt_keys_dir=" + (dir / "jwt").string(),
                                  "--database_url=" + (*pg)->url(), "--consumer_group=" + group,
                                  "--invitation_address="},
-        std::map<std::string, std::string>{}, (dir / (name + ".log")).string());
+        pc::testing::KafkaSecurityEnv("relationship"), (dir / (name + ".log")).string());
     if (!p->WaitForLine([](const std::string& l) { return absl::StrContains(l, "serving gRPC on :"); },
                         absl::Seconds(60))
              .ok()) {
@@ -146,7 +146,7 @@ int main() {
   };
 
   // kSamples relationships with admin granted, through the invitation topic.
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "bench"});
+  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .security = pc::testing::KafkaSecurity(), .client_id = "bench"});
   if (!publisher.ok()) Die("no publisher");
   const std::string partner = "p" + pc::NewUuid().substr(0, 8);
   std::vector<std::string> customers;

@@ -12,6 +12,7 @@
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/publisher.h"
+#include "pc/kafka/security_flags.h"
 #include "pc/kafka/tailer.h"
 #include "pc/runtime/flags.h"
 #include "pc/runtime/identity.h"
@@ -76,8 +77,12 @@ int main(int argc, char** argv) {
   PC_CHECK_OK(verifier.status());
 
   const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers);
-  auto publisher =
-      pc::kafka::KafkaPublisher::Create({.brokers = brokers, .client_id = "relationship-" + cloud});
+  // Kafka credentials: bad files end the process now; so does a broker refusing them.
+  auto kafka_security = pc::kafka::SecurityFromFlags();
+  PC_CHECK_OK(kafka_security.status());
+  PC_CHECK_OK(pc::kafka::VerifyConnectionAtStart(brokers, *kafka_security));
+  auto publisher = pc::kafka::KafkaPublisher::Create(
+      {.brokers = brokers, .security = *kafka_security, .client_id = "relationship-" + cloud});
   PC_CHECK_OK(publisher.status());
   pc::storage::OutboxRelay relay(**db, **publisher);
 
@@ -160,7 +165,7 @@ int main(int argc, char** argv) {
   // Every replica follows the relationship topic, so a change committed by another replica
   // reaches this replica's CheckAdminAccess answers.
   auto created_tailer = pc::kafka::TopicTailer::Create(
-      {.brokers = brokers, .topic = pc::kafka::RelationshipTopic(cloud)},
+      {.brokers = brokers, .topic = pc::kafka::RelationshipTopic(cloud), .security = *kafka_security},
       [&](const pc::kafka::ConsumedMessage& message) {
         absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
         if (!e.ok()) {
@@ -181,6 +186,7 @@ int main(int argc, char** argv) {
 
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
+       .security = *kafka_security,
        .group_id = absl::GetFlag(FLAGS_consumer_group),
        .topics = {pc::kafka::InvitationTopic(cloud)},
        .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud)},

@@ -78,7 +78,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
                                                   "partnercenter-dev", "partnercenter");
     ASSERT_OK(minter.status());
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
-    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics(kCloud), 3, 1));
+    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics(kCloud), 3, 1));
     if (GetParam() == "postgres") {
       auto pg = pc::testing::TempPostgresDatabase::Create();
       ASSERT_OK(pg.status());
@@ -88,7 +88,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
       database_url_ = "sqlite://" + (dir_ / "relationship.db").string();
     }
     invitation_port_ = pc::testing::FreeTcpPort();
-    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .client_id = "test"});
+    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .client_id = "test"});
     ASSERT_OK(publisher.status());
     publisher_ = *std::move(publisher);
   }
@@ -113,7 +113,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
                                  "--database_url=" + database_url_,
                                  "--consumer_group=" + group_, "--restore_wait=2s",
                                  absl::StrCat("--invitation_address=127.0.0.1:", invitation_port_)},
-        std::map<std::string, std::string>{}, (dir_ / (name + ".log")).string());
+        pc::testing::KafkaSecurityEnv("relationship"), (dir_ / (name + ".log")).string());
     WaitLine(*p, "serving gRPC on :");
     return p;
   }
@@ -126,7 +126,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
                                  "--database_url=sqlite://" + (dir_ / "invitation.db").string(),
                                  absl::StrCat("--relationship_address=127.0.0.1:", relationship_port)},
-        std::map<std::string, std::string>{}, (dir_ / "invitation.log").string());
+        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "invitation.log").string());
     WaitLine(*invitation_, "serving gRPC on :");
     inv_stub_ = inv::InvitationService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", invitation_port_), grpc::InsecureChannelCredentials()));
@@ -261,7 +261,8 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<pc::auth::Minter> minter_;
   std::unique_ptr<pc::testing::TempPostgresDatabase> pg_;
   std::string database_url_;
-  std::string group_ = pc::testing::UniqueName("relationship");
+  // Starts with the service's name: its ACL allows the groups "relationship*".
+  std::string group_ = "relationship." + pc::testing::UniqueName("e2e");
   int invitation_port_ = 0;
   std::unique_ptr<pc::kafka::KafkaPublisher> publisher_;
   std::unique_ptr<pc::testing::Subprocess> invitation_;
@@ -521,6 +522,7 @@ class OwnBrokerTest : public RelationshipBrokerTest {
     std::filesystem::create_directories(*broker_dir_);
     broker_port_ = pc::testing::FreeTcpPort();
     controller_port_ = pc::testing::FreeTcpPort();
+    sasl_port_ = pc::testing::FreeTcpPort();
   }
   static void TearDownTestSuite() {
     KafkaScript("stop");
@@ -530,7 +532,10 @@ class OwnBrokerTest : public RelationshipBrokerTest {
   static int KafkaScript(const std::string& verb) {
     const std::string command = absl::StrCat(
         "PC_KAFKA_DIR=", broker_dir_->string(), " PC_KAFKA_PORT=", broker_port_,
-        " PC_KAFKA_CONTROLLER_PORT=", controller_port_, " PC_KAFKA_HEAP=-Xmx384m ",
+        " PC_KAFKA_CONTROLLER_PORT=", controller_port_, " PC_KAFKA_SASL_PORT=", sasl_port_,
+        // The tier's credentials: the services' and the admin's certificates work here too.
+        " PC_KAFKA_CERTS_DIR=", pc::testing::RequiredEnv("PC_TEST_KAFKA_CERTS_DIR"),
+        " PC_KAFKA_HEAP=-Xmx384m ",
         pc::testing::RequiredEnv("PC_SOURCE_DIR"), "/deploy/local/kafka/kafka.sh ", verb,
         " >>", broker_dir_->string(), "/script.log 2>&1");
     return std::system(command.c_str());
@@ -540,8 +545,8 @@ class OwnBrokerTest : public RelationshipBrokerTest {
     RelationshipBrokerTest::SetUp();
     ASSERT_EQ(KafkaScript("start"), 0) << "see " << *broker_dir_ << "/script.log";
     brokers_ = absl::StrCat("127.0.0.1:", broker_port_);
-    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::kafka::CloudTopics(kCloud), 1, 1));
-    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .client_id = "test"});
+    ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics(kCloud), 1, 1));
+    auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .client_id = "test"});
     ASSERT_OK(publisher.status());
     publisher_ = *std::move(publisher);
   }
@@ -564,11 +569,13 @@ class OwnBrokerTest : public RelationshipBrokerTest {
   static std::filesystem::path* broker_dir_;
   static int broker_port_;
   static int controller_port_;
+  static int sasl_port_;
 };
 
 std::filesystem::path* OwnBrokerTest::broker_dir_ = nullptr;
 int OwnBrokerTest::broker_port_ = 0;
 int OwnBrokerTest::controller_port_ = 0;
+int OwnBrokerTest::sasl_port_ = 0;
 
 // The bound: with the broker stopped, replica B cannot learn of A's revoke from the topic; once
 // it can no longer prove its cache current it reads the database and denies. With the
@@ -626,7 +633,7 @@ TEST_P(OwnBrokerTest, TheTailFollowsPartitionsAddedWhileRunning) {
   std::vector<std::string> customers;
   for (int i = 0; i < kPairs; ++i) customers.push_back(absl::StrCat(customer_, "-", i));
   EstablishOnBoth(customers);
-  ASSERT_OK(pc::kafka::AddPartitions(brokers_, pc::kafka::RelationshipTopic(kCloud), 3));
+  ASSERT_OK(pc::kafka::AddPartitions(brokers_, pc::testing::KafkaSecurity(), pc::kafka::RelationshipTopic(kCloud), 3));
   WaitLine(b, "grew from 1 to 3 partitions");
   // A new A publishes with the new partition count from its first metadata request.
   replicas_[0]->Kill(SIGTERM);

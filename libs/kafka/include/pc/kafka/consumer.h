@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "pc/kafka/message.h"
 #include "pc/kafka/publisher.h"
+#include "pc/kafka/security.h"
 
 namespace pc::kafka {
 
@@ -44,6 +45,7 @@ bool IsPermanentHandlerError(const absl::Status& status);
 
 struct ConsumerOptions {
   std::string brokers = {};
+  Security security = {};  // TLS / mTLS / SASL (pc/kafka/security.h)
   std::string group_id = {};
   std::vector<std::string> topics = {};
   std::string dead_letter_topic = {};  // empty: permanent errors are logged and skipped

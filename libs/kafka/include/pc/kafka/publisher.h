@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pc/kafka/message.h"
+#include "pc/kafka/security.h"
 
 namespace pc::kafka {
 
@@ -43,6 +44,7 @@ class Publisher {
 
 struct PublisherOptions {
   std::string brokers = {};  // bootstrap.servers
+  Security security = {};    // TLS / mTLS / SASL (pc/kafka/security.h)
   std::string client_id = "partnercenter";
   int linger_ms = 1;
   std::string compression = "lz4";

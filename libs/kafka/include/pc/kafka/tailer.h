@@ -30,20 +30,24 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pc/kafka/message.h"
+#include "pc/kafka/security.h"
 
 namespace pc::kafka {
 
 struct TailerOptions {
   std::string brokers = {};
   std::string topic = {};
+  Security security = {};
   // How long Start() waits for metadata and watermarks.
   absl::Duration start_timeout = absl::Seconds(15);
   std::map<std::string, std::string> extra = {};  // librdkafka properties, applied last
 };
 
 // Each partition's end offset (high watermark: the offset the next message will get), in
-// partition order. UNAVAILABLE if the broker or topic can't be reached within `timeout`.
+// partition order. UNAVAILABLE if the broker or topic can't be reached within `timeout`,
+// PERMISSION_DENIED at once if the principal may not describe the topic.
 absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& brokers,
+                                                const Security& security,
                                                 const std::string& topic,
                                                 absl::Duration timeout = absl::Seconds(15));
 

@@ -4,15 +4,20 @@
 // never a skip: a tier that cannot reach its dependency must go red.
 //
 //   std::string brokers = pc::testing::KafkaBrokers();
+//   pc::kafka::Security admin = pc::testing::KafkaSecurity();      // the super user: seeding
+//   Subprocess service(argv, pc::testing::KafkaSecurityEnv("relationship"));  // its own principal
 //   auto db = pc::testing::TempPostgresDatabase::Create();   // CREATE DATABASE pc_test_…
 //   ASSERT_TRUE(db.ok());
 //   Open((*db)->url());                                      // dropped in the destructor
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "pc/kafka/security.h"
 
 namespace pc::testing {
 
@@ -21,6 +26,17 @@ std::string RequiredEnv(const std::string& name);
 
 // PC_TEST_KAFKA_BROKERS, e.g. "127.0.0.1:29092".
 std::string KafkaBrokers();
+
+// The test broker is secured like the local one (deploy/local/kafka/kafka.sh): SSL with a
+// client certificate per principal from PC_TEST_KAFKA_CERTS_DIR. `principal` is one of admin
+// (super user: topic creation and test clients), invitation, relationship, notification,
+// portal, pcctl.
+pc::kafka::Security KafkaSecurity(const std::string& principal = "admin");
+// The same as the PC_KAFKA_* environment of a service or pcctl process (Subprocess env).
+std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal);
+// A principal's credentials signed by a CA the broker does not trust (the CA's own
+// certificate as ca_file: it also fails to verify the broker).
+pc::kafka::Security UntrustedKafkaSecurity();
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close): for
 // processes that must know each other's address before they start.

@@ -30,6 +30,7 @@ class TopicRecorder {
   using Match = std::function<bool(const partnercenter::events::v1::EventEnvelope&)>;
 
   // Starts consuming `topic` from the earliest offset in a fresh consumer group.
+  // Reads as the admin principal (KafkaSecurity()).
   TopicRecorder(const std::string& brokers, const std::string& topic);
   ~TopicRecorder();
 
