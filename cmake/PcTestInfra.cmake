@@ -20,23 +20,22 @@ set(PC_TEST_ENVIRONMENT
   "PC_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   "PC_BINARY_DIR=${CMAKE_BINARY_DIR}")
 
-set(_kafka_env
+# pc_infra_fixture(NAME SCRIPT START_TIMEOUT ENV...): the CTest fixture NAME, made of the tests
+# infra.NAME.start and infra.NAME.stop, which run `SCRIPT start` / `SCRIPT stop` with ENV.
+function(pc_infra_fixture name script start_timeout)
+  add_test(NAME infra.${name}.start COMMAND ${script} start)
+  add_test(NAME infra.${name}.stop COMMAND ${script} stop)
+  set_tests_properties(infra.${name}.start PROPERTIES FIXTURES_SETUP ${name} LABELS infra
+                       ENVIRONMENT "${ARGN}" TIMEOUT ${start_timeout})
+  set_tests_properties(infra.${name}.stop PROPERTIES FIXTURES_CLEANUP ${name} LABELS infra
+                       ENVIRONMENT "${ARGN}" TIMEOUT 120)
+endfunction()
+
+pc_infra_fixture(kafka ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh 300
   "PC_KAFKA_DIR=${PC_TEST_INFRA_DIR}/kafka"
   "PC_KAFKA_PORT=${PC_TEST_KAFKA_PORT}"
   "PC_KAFKA_CONTROLLER_PORT=${PC_TEST_KAFKA_CONTROLLER_PORT}"
   "PC_KAFKA_SASL_PORT=${PC_TEST_KAFKA_SASL_PORT}"
   "PC_PCCTL=${CMAKE_BINARY_DIR}/tools/pcctl/pcctl")
-add_test(NAME infra.kafka.start COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh start)
-add_test(NAME infra.kafka.stop COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/kafka/kafka.sh stop)
-set_tests_properties(infra.kafka.start PROPERTIES FIXTURES_SETUP kafka LABELS infra
-                     ENVIRONMENT "${_kafka_env}" TIMEOUT 300)
-set_tests_properties(infra.kafka.stop PROPERTIES FIXTURES_CLEANUP kafka LABELS infra
-                     ENVIRONMENT "${_kafka_env}" TIMEOUT 120)
-
-set(_pg_env "PC_PG_DIR=${PC_TEST_INFRA_DIR}/postgres" "PC_PG_PORT=${PC_TEST_PG_PORT}")
-add_test(NAME infra.postgres.start COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/postgres/pg.sh start)
-add_test(NAME infra.postgres.stop COMMAND ${CMAKE_SOURCE_DIR}/deploy/local/postgres/pg.sh stop)
-set_tests_properties(infra.postgres.start PROPERTIES FIXTURES_SETUP postgres LABELS infra
-                     ENVIRONMENT "${_pg_env}" TIMEOUT 120)
-set_tests_properties(infra.postgres.stop PROPERTIES FIXTURES_CLEANUP postgres LABELS infra
-                     ENVIRONMENT "${_pg_env}" TIMEOUT 60)
+pc_infra_fixture(postgres ${CMAKE_SOURCE_DIR}/deploy/local/postgres/pg.sh 120
+  "PC_PG_DIR=${PC_TEST_INFRA_DIR}/postgres" "PC_PG_PORT=${PC_TEST_PG_PORT}")

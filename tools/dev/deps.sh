@@ -14,7 +14,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev
   libjwt-dev nlohmann-json3-dev libspdlog-dev libboost-dev libssl-dev
-  kcat postgresql-15 openjdk-17-jre-headless maven curl
+  kcat postgresql-15 openjdk-17-jre-headless maven curl openssl
 )
 if [ -n "${PC_EXTRA_PACKAGES:-}" ]; then read -r -a extra <<<"$PC_EXTRA_PACKAGES"; PACKAGES+=("${extra[@]}"); fi
 

@@ -1,4 +1,3 @@
-#include <cstdlib>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -17,11 +16,6 @@ ABSL_DECLARE_FLAG(std::string, jwt_issuer);
 ABSL_DECLARE_FLAG(std::string, jwt_audience);
 
 namespace pcctl {
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
 
 int Fail(const std::string& message) {
   std::cerr << "pcctl: " << message << "\n";

@@ -30,7 +30,7 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
-ABSL_FLAG(std::string, kafka_brokers, pcctl::Env("PC_KAFKA_BROKERS", "127.0.0.1:9092"),
+ABSL_FLAG(std::string, kafka_brokers, pc::EnvOr("PC_KAFKA_BROKERS", "127.0.0.1:9092"),
           "events: Kafka bootstrap servers (env PC_KAFKA_BROKERS)");
 ABSL_FLAG(bool, json, false, "events tail: one JSON object per event and line");
 ABSL_FLAG(bool, from_beginning, false, "events tail: start at each partition's first offset");

@@ -32,18 +32,17 @@
 #include "pc/common/ids.h"
 #include "pcctl.h"
 
-using pcctl::Env;
 
-ABSL_FLAG(std::string, invitation_addr, Env("PC_INVITATION_ADDR", "127.0.0.1:50051"),
+ABSL_FLAG(std::string, invitation_addr, pc::EnvOr("PC_INVITATION_ADDR", "127.0.0.1:50051"),
           "InvitationService address (env PC_INVITATION_ADDR)");
-ABSL_FLAG(std::string, token, Env("PC_TOKEN", ""), "Bearer token (env PC_TOKEN)");
+ABSL_FLAG(std::string, token, pc::EnvOr("PC_TOKEN", ""), "Bearer token (env PC_TOKEN)");
 ABSL_FLAG(std::string, as, "", "Mint a dev token for this tenant (local runs)");
 ABSL_FLAG(std::string, role, "", "Role for `token` / --as (default: what the command needs)");
 ABSL_FLAG(std::string, tenant, "", "Tenant for `token`");
 ABSL_FLAG(std::string, name, "", "Display name claim for `token` / --as");
-ABSL_FLAG(std::string, cloud, Env("PC_CLOUD", "global"), "Cloud claim (env PC_CLOUD)");
+ABSL_FLAG(std::string, cloud, pc::EnvOr("PC_CLOUD", "global"), "Cloud claim (env PC_CLOUD)");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "Lifetime of a minted token");
-ABSL_FLAG(std::string, jwt_keys_dir, Env("PC_JWT_KEYS_DIR", ".local/jwt"),
+ABSL_FLAG(std::string, jwt_keys_dir, pc::EnvOr("PC_JWT_KEYS_DIR", ".local/jwt"),
           "Where the dev key pair lives (env PC_JWT_KEYS_DIR)");
 ABSL_FLAG(std::string, jwt_kid, "dev-1", "Dev key id");
 ABSL_FLAG(std::string, jwt_issuer, "partnercenter-dev", "Issuer of minted tokens");

@@ -12,7 +12,7 @@
 #include "pcctl.h"
 
 ABSL_FLAG(std::string, notification_addr,
-          pcctl::Env("PC_NOTIFICATION_ADDR", "127.0.0.1:50053"),
+          pc::EnvOr("PC_NOTIFICATION_ADDR", "127.0.0.1:50053"),
           "NotificationService address (env PC_NOTIFICATION_ADDR)");
 ABSL_FLAG(int64_t, resume_after, -1, "watch: resume after this sequence (-1 = snapshot first)");
 ABSL_FLAG(bool, invitations, false, "customers page: include the partner's invitations");

@@ -12,6 +12,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "pc/auth/grpc_auth.h"
+#include "pc/common/env.h"  // pc::EnvOr: environment twins as flag defaults
 
 ABSL_DECLARE_FLAG(std::string, token);
 ABSL_DECLARE_FLAG(std::string, as);
@@ -28,8 +29,6 @@ ABSL_DECLARE_FLAG(std::string, reason);
 
 namespace pcctl {
 
-// The value of environment variable `name`, or `fallback`.
-std::string Env(const char* name, const char* fallback);
 // Prints "pcctl: <message>" to stderr; returns 2 (usage error).
 int Fail(const std::string& message);
 // Prints the status with its reason to stderr; returns 1.

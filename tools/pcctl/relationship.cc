@@ -22,7 +22,7 @@
 #include "pcctl.h"
 
 ABSL_FLAG(std::string, relationship_addr,
-          pcctl::Env("PC_RELATIONSHIP_ADDR", "127.0.0.1:50052"),
+          pc::EnvOr("PC_RELATIONSHIP_ADDR", "127.0.0.1:50052"),
           "RelationshipService address (env PC_RELATIONSHIP_ADDR)");
 ABSL_FLAG(std::string, partner, "", "Partner tenant id (default: --as on the partner side)");
 ABSL_FLAG(std::string, to_partner, "", "reassign: the partner that receives admin permission");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away Kubernetes API server for the deploy tier and for trying the manifests by hand:
 # Debian's etcd-server 3.4 plus kube-apiserver built from the Go module k8s.io/kubernetes
-# (tools/dev/kube-apiserver.sh, cached outside the clone by version). Loopback only, its own
+# (tools/dev/kube-bin.sh, cached outside the clone by version). Loopback only, its own
 # ports and state directory, PodSecurity admission on, one admin token. Privileged containers
 # are allowed at the server level (--allow-privileged, as in most clusters) so that PodSecurity
 # is what refuses them in a namespace that enforces "restricted". No scheduler, no
@@ -112,7 +112,7 @@ cmd_start() {
   command -v etcd >/dev/null || die "etcd not found (apt-get install -y etcd-server)"
   command -v kubectl >/dev/null || die "kubectl not found"
   local bin started=$SECONDS
-  bin=$("$REPO/tools/dev/kube-apiserver.sh") || die "no kube-apiserver binary"
+  bin=$("$REPO/tools/dev/kube-bin.sh" kube-apiserver) || die "no kube-apiserver binary"
   make_credentials
   write_kubeconfig
   cmd_stop_quietly

@@ -1,35 +1,27 @@
 #include "pc/kafka/security_flags.h"
 
-#include <cstdlib>
-
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "pc/common/env.h"
 #include "spdlog/spdlog.h"
-
-namespace {
 
 // The environment twin as the flag's default: pcctl reads no PC_ variables by itself, and
 // pc::runtime's parser sets the same value again for services.
-std::string Env(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
+using pc::EnvOr;
 
-}  // namespace
-
-ABSL_FLAG(std::string, kafka_security_protocol, Env("PC_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+ABSL_FLAG(std::string, kafka_security_protocol, EnvOr("PC_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
           "Kafka: PLAINTEXT, SSL (TLS; mTLS with --kafka_cert_file) or SASL_SSL (TLS + SCRAM)");
-ABSL_FLAG(std::string, kafka_ca_file, Env("PC_KAFKA_CA_FILE", ""),
+ABSL_FLAG(std::string, kafka_ca_file, EnvOr("PC_KAFKA_CA_FILE", ""),
           "Kafka: PEM CA certificate that signed the broker's certificate (empty: the system's CAs)");
-ABSL_FLAG(std::string, kafka_cert_file, Env("PC_KAFKA_CERT_FILE", ""),
+ABSL_FLAG(std::string, kafka_cert_file, EnvOr("PC_KAFKA_CERT_FILE", ""),
           "Kafka: PEM client certificate (mTLS; the broker's principal is its CN)");
-ABSL_FLAG(std::string, kafka_key_file, Env("PC_KAFKA_KEY_FILE", ""),
+ABSL_FLAG(std::string, kafka_key_file, EnvOr("PC_KAFKA_KEY_FILE", ""),
           "Kafka: PEM private key of --kafka_cert_file");
-ABSL_FLAG(std::string, kafka_sasl_mechanism, Env("PC_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+ABSL_FLAG(std::string, kafka_sasl_mechanism, EnvOr("PC_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
           "Kafka: SASL mechanism with SASL_SSL (SCRAM-SHA-512 or SCRAM-SHA-256)");
-ABSL_FLAG(std::string, kafka_sasl_username, Env("PC_KAFKA_SASL_USERNAME", ""),
+ABSL_FLAG(std::string, kafka_sasl_username, EnvOr("PC_KAFKA_SASL_USERNAME", ""),
           "Kafka: SASL user name with SASL_SSL");
-ABSL_FLAG(std::string, kafka_sasl_password_file, Env("PC_KAFKA_SASL_PASSWORD_FILE", ""),
+ABSL_FLAG(std::string, kafka_sasl_password_file, EnvOr("PC_KAFKA_SASL_PASSWORD_FILE", ""),
           "Kafka: file holding the SASL password (never the password itself)");
 
 namespace pc::kafka {

@@ -4,7 +4,9 @@
 #     the toolchain is fetched from the machine's Go module proxy (GOPROXY; golang.org/toolchain)
 #     into the same cache as the Kafka jars;
 #   - podman, buildah, runc and debootstrap (the images), etcd-server (the API server's store);
-#   - kube-apiserver, built once per version into the cache (tools/dev/kube-apiserver.sh).
+#   - kube-apiserver, and kubectl where the machine has none (Debian 12 packages neither), built
+#     once per version into the cache by tools/dev/kube-bin.sh; kubectl is linked into
+#     /usr/local/bin.
 # Fast when present: package checks, a version check and `go mod download` against the cache.
 pc_deploy_missing=()
 for p in podman buildah runc debootstrap etcd-server bc; do
@@ -43,5 +45,9 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 (cd tests/deploy && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go mod download) \
   || { echo "deps: could not download the deploy tier's Go modules" >&2; exit 1; }
-tools/dev/kube-apiserver.sh >/dev/null || { echo "deps: could not build kube-apiserver" >&2; exit 1; }
-unset pc_deploy_missing pc_go_proxy pc_go_version pc_go_cache pc_go_dir pc_go_zip pc_go_tmp pc_go_root
+tools/dev/kube-bin.sh kube-apiserver >/dev/null || { echo "deps: could not build kube-apiserver" >&2; exit 1; }
+if ! command -v kubectl >/dev/null 2>&1; then
+  pc_kubectl=$(tools/dev/kube-bin.sh kubectl) || { echo "deps: could not build kubectl" >&2; exit 1; }
+  $SUDO ln -sf "$pc_kubectl" /usr/local/bin/kubectl
+fi
+unset pc_kubectl pc_deploy_missing pc_go_proxy pc_go_version pc_go_cache pc_go_dir pc_go_zip pc_go_tmp pc_go_root
