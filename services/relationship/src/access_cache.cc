@@ -5,6 +5,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "pc/common/errors.h"
+#include "pc/events/envelope.h"
 
 namespace pc::relationship {
 
@@ -15,9 +16,8 @@ namespace {
 
 constexpr size_t kShards = 16;
 
-std::string Key(const std::string& partner_id, const std::string& customer_id) {
-  return absl::StrCat(partner_id, ":", customer_id);
-}
+// The cache is keyed like the relationship topic: one key per (partner, customer) pair.
+using pc::events::RelationshipKey;
 
 }  // namespace
 
@@ -100,7 +100,7 @@ absl::StatusOr<AccessEntry> AccessCache::Load(const std::string& key,
 
 absl::StatusOr<AccessEntry> AccessCache::Get(const std::string& partner_id,
                                              const std::string& customer_id) {
-  const std::string key = Key(partner_id, customer_id);
+  const std::string key = RelationshipKey(partner_id, customer_id);
   if (fresh_ && !fresh_()) {
     read_throughs_.fetch_add(1, std::memory_order_relaxed);
     return Load(key, partner_id, customer_id);
@@ -119,14 +119,14 @@ absl::StatusOr<AccessEntry> AccessCache::Get(const std::string& partner_id,
 
 void AccessCache::Put(const std::string& partner_id, const std::string& customer_id,
                       const AccessEntry& entry) {
-  const std::string key = Key(partner_id, customer_id);
+  const std::string key = RelationshipKey(partner_id, customer_id);
   Shard& shard = ShardOf(key);
   std::lock_guard lock(shard.mu);
   shard.Put(key, entry);
 }
 
 bool AccessCache::ApplyEvent(const ev::EventEnvelope& e) {
-  const std::string key = Key(e.partner_id(), e.customer_id());
+  const std::string key = RelationshipKey(e.partner_id(), e.customer_id());
   Shard& shard = ShardOf(key);
   std::lock_guard lock(shard.mu);
   Shard::Node* known = shard.Peek(key);
