@@ -133,6 +133,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 		databases[service] = pgURL[:strings.LastIndex(pgURL, "/")+1] + name
 		return databases[service]
 	}
+	flagsOf := map[string]map[string]bool{} // image → its flags (a Job and a Deployment share one)
 	resolve := func(name string, spec corev1.PodSpec, c corev1.Container, isJob bool) launch {
 		l := launch{name: name, image: c.Image,
 			args: append(append([]string{}, c.Command...), c.Args...), env: map[string]string{},
@@ -280,7 +281,11 @@ func TestManifestsStartTheImages(t *testing.T) {
 				set(e.Name, e.Value)
 			}
 		}
-		flags := knownFlags(t, l.image)
+		flags, ok := flagsOf[l.image]
+		if !ok {
+			flags = knownFlags(t, l.image)
+			flagsOf[l.image] = flags
+		}
 		for k := range l.env {
 			if !strings.HasPrefix(k, "PC_") {
 				continue
