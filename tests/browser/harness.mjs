@@ -70,7 +70,9 @@ export class System {
     this.portalPort = await freePort();
     this.baseURL = `http://127.0.0.1:${this.portalPort}`;
     const addr = (n) => `127.0.0.1:${this.ports[n].grpc}`;
-    const common = [`--kafka_brokers=${this.brokers}`, `--jwt_keys_dir=${this.keys}`, '--log_format=text'];
+    // One replica each: nothing to drain on SIGTERM (--drain_delay is for load balancers).
+    const common = [`--kafka_brokers=${this.brokers}`, `--jwt_keys_dir=${this.keys}`, '--log_format=text',
+      '--drain_delay=0s'];
     this.args = {
       invitation: [...common, `--database_url=sqlite://${this.dir}/invitation.db`,
         `--portal_base_url=${this.baseURL}`, `--relationship_address=${addr('relationship')}`],
@@ -78,7 +80,7 @@ export class System {
         `--invitation_address=${addr('invitation')}`, `--consumer_group=relationship-browser-${this.run}`],
       notification: [...common, `--database_url=sqlite://${this.dir}/notification.db`,
         `--consumer_group=notification-browser-${this.run}`, '--watch_poll_interval=50ms'],
-      portal: [`--jwt_keys_dir=${this.keys}`, '--log_format=text', '--dev_sign_in', '--insecure_cookies',
+      portal: [`--jwt_keys_dir=${this.keys}`, '--log_format=text', '--drain_delay=0s', '--dev_sign_in', '--insecure_cookies',
         `--http_port=${this.portalPort}`, `--invitation_address=${addr('invitation')}`,
         `--relationship_address=${addr('relationship')}`, `--notification_address=${addr('notification')}`],
     };

@@ -277,6 +277,9 @@ func TestManifestsStartTheImages(t *testing.T) {
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 				set(e.Name, "from-secret")
+			} else if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+				e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+				set(e.Name, name+"-0") // the downward API's pod name
 			} else {
 				set(e.Name, e.Value)
 			}

@@ -79,7 +79,7 @@ func TestEveryOverlayRenders(t *testing.T) {
 			// database, so three migration Jobs.
 			want := map[string]int{"Namespace": 1, "KafkaTopic": 3, "KafkaUser": 3, "Deployment": 4, "Job": 3,
 				"Service": 4, "ServiceAccount": 4, "PodDisruptionBudget": 4,
-				"HorizontalPodAutoscaler": 4, "NetworkPolicy": 4, "ConfigMap": 4}
+				"HorizontalPodAutoscaler": 4, "NetworkPolicy": 4, "ConfigMap": 4, "PrometheusRule": 1}
 			for kind, n := range want {
 				if kinds[kind] != n {
 					t.Errorf("%d %s objects, want %d", kinds[kind], kind, n)

@@ -5,7 +5,8 @@ PCCTL="$BUILD_DIR/tools/pcctl/pcctl"
 export PC_JWT_KEYS_DIR="$STATE/jwt"
 "$PCCTL" dev-keys --jwt_keys_dir="$PC_JWT_KEYS_DIR" >/dev/null
 
-common_flags=(--jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text)
+# One local replica of each: nothing to drain on Ctrl-C (--drain_delay is for load balancers).
+common_flags=(--jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text --drain_delay=0s)
 # Each service talks to Kafka as its own principal (its certificate; kafka_flags in run.sh).
 mapfile -t invitation_kafka < <(kafka_flags invitation)
 mapfile -t relationship_kafka < <(kafka_flags relationship)
@@ -20,15 +21,15 @@ start_service invitation "$BUILD_DIR/services/invitation/pc-invitation" "${commo
 start_service relationship "$BUILD_DIR/services/relationship/pc-relationship" "${common_flags[@]}" \
   "${relationship_kafka[@]}" \
   --database_url="sqlite://$STATE/data/relationship.db" \
-  --invitation_address=127.0.0.1:50051
+  --invitation_address=127.0.0.1:50051 --consumer_instance_id=local-relationship
 
 start_service notification "$BUILD_DIR/services/notification/pc-notification" "${common_flags[@]}" \
   "${notification_kafka[@]}" \
-  --database_url="sqlite://$STATE/data/notification.db"
+  --database_url="sqlite://$STATE/data/notification.db" --consumer_instance_id=local-notification
 
 PORTAL_PORT=${PC_PORTAL_PORT:-8080}
 start_service portal "$BUILD_DIR/services/portal/pc-portal" \
-  --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text --http_port="$PORTAL_PORT" \
+  --jwt_keys_dir="$PC_JWT_KEYS_DIR" --log_format=text --drain_delay=0s --http_port="$PORTAL_PORT" \
   --dev_sign_in --insecure_cookies \
   --invitation_address=127.0.0.1:50051 --relationship_address=127.0.0.1:50052 \
   --notification_address=127.0.0.1:50053

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "group_probe.h"
 #include "rdkafka_util.h"
 #include "spdlog/spdlog.h"
 
@@ -53,8 +55,15 @@ struct ConsumerState {
   Publisher* dead_letter = nullptr;
   ConsumerHooks hooks;
   rd_kafka_t* rk = nullptr;
+  // ProbeGroup's own handle (same group id, never subscribes): its requests do not queue
+  // behind the consumer's fetch long-polls on the same broker connections (up to
+  // fetch.wait.max.ms each).
+  rd_kafka_t* probe_rk = nullptr;
   std::map<std::string, std::string> effective_config;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> fatal{false};
+  // Held by ProbeGroup() while it uses rk, and by Close() before it destroys rk.
+  std::mutex probe_mu;
 
   std::mutex mu;
   std::condition_variable wake;            // Stop() was called
@@ -64,6 +73,8 @@ struct ConsumerState {
   // Lag() (librdkafka forgets it on a seek) and the mark below which a message is a stale
   // redelivery (librdkafka 2.0.2 can hand out a prefetched message twice around a seek).
   std::map<TopicPartition, int64_t> next_offset;
+  // Guarded by mu: since when no partition is assigned (nullopt while some are).
+  std::optional<absl::Time> unassigned_since = absl::Now();
 
   void Run() {
     const bool batching = batch_handler && options.max_batch > 1;
@@ -237,7 +248,9 @@ struct ConsumerState {
     if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       spdlog::warn("kafka consumer {}: close: {}", options.group_id, rd_kafka_err2str(err));
     }
+    std::lock_guard probing(probe_mu);
     rd_kafka_destroy(rk);
+    if (probe_rk != nullptr) rd_kafka_destroy(probe_rk);
   }
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -254,14 +267,28 @@ struct ConsumerState {
       for (int i = 0; assigned && i < partitions->cnt; ++i) {
         state->assignment.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
       }
+      if (state->assignment.empty()) {
+        if (!state->unassigned_since) state->unassigned_since = absl::Now();
+      } else {
+        state->unassigned_since.reset();
+      }
     }
     spdlog::info("kafka consumer {}: {} {} partition(s)", state->options.group_id,
                  assigned ? "assigned" : "revoked", partitions->cnt);
     if (assigned && state->hooks.on_assigned) state->hooks.on_assigned();
   }
 
-  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
-    spdlog::warn("kafka consumer {}: {}: {}", static_cast<ConsumerState*>(opaque)->options.group_id,
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* state = static_cast<ConsumerState*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char fatal[512];
+      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+      spdlog::critical("kafka consumer {}: fatal {}: {}; the consumer cannot recover, restart "
+                       "the process", state->options.group_id, rd_kafka_err2name(cause), fatal);
+      state->fatal = true;
+      return;
+    }
+    spdlog::warn("kafka consumer {}: {}: {}", state->options.group_id,
                  rd_kafka_err2name(rd_kafka_resp_err_t(err)), reason);
   }
 };
@@ -270,15 +297,19 @@ struct KafkaConsumer::Impl {
   std::shared_ptr<ConsumerState> state;
   std::thread thread;
   std::future<void> closed;
+  std::future<void> loop_exited;  // the poll loop (and so every handler call) returned
   bool started = false;
   bool stopped = false;
 
   // Runs the poll loop (if `poll`) and then the close on the consumer's own thread.
   void Launch(bool poll) {
     auto done = std::make_shared<std::promise<void>>();
+    auto exited = std::make_shared<std::promise<void>>();
     closed = done->get_future();
-    thread = std::thread([state = state, done, poll] {
+    loop_exited = exited->get_future();
+    thread = std::thread([state = state, done, exited, poll] {
       if (poll) state->Run();
+      exited->set_value();
       state->Close();
       if (state->hooks.on_closed) state->hooks.on_closed();
       done->set_value();
@@ -299,6 +330,10 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
   if (!options.dead_letter_topic.empty() && dead_letter == nullptr) {
     return absl::InvalidArgumentError("kafka consumer: dead_letter_topic set without a publisher");
   }
+  if (absl::Status status = options.membership.Validate(); !status.ok()) return status;
+  if (options.auto_commit_interval < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("kafka consumer: auto_commit_interval < 1ms");
+  }
   auto conf = internal::NewConf(options.security, {
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group_id},
@@ -308,8 +343,14 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
       {"enable.partition.eof", "false"},
       {"partition.assignment.strategy", "range,roundrobin"},
       {"auto.offset.reset", options.auto_offset_reset},
+      {"auto.commit.interval.ms",
+       absl::StrCat(absl::ToInt64Milliseconds(options.auto_commit_interval))},
   });
   if (!conf.ok()) return conf.status();
+  if (absl::Status status = internal::SetProperties(conf->get(), options.membership.Properties());
+      !status.ok()) {
+    return status;
+  }
   if (absl::Status status = internal::SetProperties(conf->get(), options.extra); !status.ok()) {
     return status;
   }
@@ -325,6 +366,19 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
   auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return rk.status();
   state->rk = *rk;
+  // The same security and `extra`, so the probe reaches the brokers the same way.
+  auto probe_conf = internal::NewConf(options.security, {{"bootstrap.servers", options.brokers},
+                                                         {"group.id", options.group_id},
+                                                         {"client.id", options.group_id + "-probe"},
+                                                         {"enable.auto.commit", "false"}});
+  if (probe_conf.ok() && internal::SetProperties(probe_conf->get(), options.extra).ok()) {
+    auto probe_rk = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*probe_conf));
+    if (probe_rk.ok()) state->probe_rk = *probe_rk;
+  }
+  if (state->probe_rk == nullptr) {
+    rd_kafka_destroy(state->rk);
+    return absl::InternalError("kafka consumer: cannot create the group probe handle");
+  }
   rd_kafka_poll_set_consumer(state->rk);
   state->effective_config = internal::DumpConfig(state->rk);
   auto impl = std::make_unique<Impl>();
@@ -367,10 +421,59 @@ void KafkaConsumer::Stop(absl::Duration timeout) {
     impl_->thread.join();
     return;
   }
-  spdlog::error("kafka consumer {}: stop did not finish within {}; abandoning the consumer",
+  // A handler still running uses what its owner is about to destroy: wait for it, however
+  // long (Kubernetes' terminationGracePeriodSeconds bounds this with SIGKILL, which is safe).
+  for (auto wait = std::chrono::seconds(0);
+       impl_->loop_exited.wait_for(wait) != std::future_status::ready;
+       wait = std::chrono::seconds(5)) {
+    spdlog::error("kafka consumer {}: a handler call is still running after Stop(); waiting "
+                  "for it before anything it uses is destroyed", state.options.group_id);
+  }
+  if (impl_->closed.wait_for(absl::ToChronoNanoseconds(timeout)) == std::future_status::ready) {
+    impl_->thread.join();
+    return;
+  }
+  spdlog::error("kafka consumer {}: close did not finish within {} after the poll loop ended; "
+                "abandoning the close (no handler runs any more)",
                 state.options.group_id, absl::FormatDuration(timeout));
   impl_->thread.detach();
 }
+
+int GroupStatus::held_here() const {
+  int n = 0;
+  for (const PartitionProgress& p : partitions) n += p.held_here ? 1 : 0;
+  return n;
+}
+
+absl::StatusOr<GroupStatus> KafkaConsumer::ProbeGroup(absl::Duration timeout) const {
+  ConsumerState& state = *impl_->state;
+  std::lock_guard probing(state.probe_mu);
+  std::map<TopicPartition, int64_t> here;
+  {
+    std::lock_guard lock(state.mu);
+    if (state.closing) return absl::FailedPreconditionError("kafka consumer is closing");
+    for (const TopicPartition& tp : state.assignment) {
+      auto next = state.next_offset.find(tp);
+      here[tp] = next != state.next_offset.end() ? next->second : -1;
+    }
+  }
+  return internal::ProbeGroup(state.probe_rk, state.options.group_id, state.options.topics, here,
+                              timeout);
+}
+
+int KafkaConsumer::assigned_partitions() const {
+  std::lock_guard lock(impl_->state->mu);
+  return static_cast<int>(impl_->state->assignment.size());
+}
+
+std::optional<absl::Time> KafkaConsumer::unassigned_since() const {
+  std::lock_guard lock(impl_->state->mu);
+  return impl_->state->unassigned_since;
+}
+
+bool KafkaConsumer::fatal() const { return impl_->state->fatal.load(); }
+
+const ConsumerOptions& KafkaConsumer::options() const { return impl_->state->options; }
 
 int64_t KafkaConsumer::Lag() const {
   ConsumerState& state = *impl_->state;

@@ -43,13 +43,14 @@ class KafkaIntegrationTest : public ::testing::Test {
   Recorder& NewRecorder() { return recorders_.emplace_back(); }
 
   KafkaConsumer* StartConsumer(const std::string& group, MessageHandler handler,
-                               Recorder& recorder) {
+                               Recorder& recorder, GroupMembership membership = {}) {
     auto consumer = KafkaConsumer::Create({.brokers = brokers_,
                                            .security = pc::testing::KafkaSecurity(),
                                            .group_id = group,
                                            .topics = {topic_},
                                            .dead_letter_topic = dead_letter_,
-                                           .retry_backoff = absl::Milliseconds(100)},
+                                           .retry_backoff = absl::Milliseconds(100),
+                                           .membership = membership},
                                           std::move(handler), publisher_.get(), recorder.Hooks());
     EXPECT_THAT(consumer, IsOk());
     if (!consumer.ok()) return nullptr;
@@ -163,6 +164,94 @@ TEST_F(KafkaIntegrationTest, StopReturnsWithinItsTimeout) {
   ASSERT_TRUE(recorder.WaitUntil([&] { return recorder.assignments > 0; }));
   auto stopped = std::async(std::launch::async, [&] { consumer->Stop(absl::Seconds(5)); });
   EXPECT_EQ(stopped.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+}
+
+// A static member that vanishes without leaving (a static member's close sends no
+// LeaveGroup, like kill -9) and comes back under the same instance id gets its partitions
+// at once, and the group's committed offset carries over: it handles the next message, not
+// the old ones again.
+TEST_F(KafkaIntegrationTest, StaticMemberRestartedUnderItsInstanceIdGetsItsPartitionsBack) {
+  const std::string group = pc::testing::UniqueName("group");
+  // A session timeout far longer than the test's wait: only the static swap can reassign.
+  const GroupMembership membership{.instance_id = "replica-0",
+                                   .session_timeout = absl::Minutes(5)};
+  ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_, .key = "k", .payload = "one"}), IsOk());
+  Recorder& first = NewRecorder();
+  KafkaConsumer* consumer = StartConsumer(
+      group, [](const ConsumedMessage&) { return absl::OkStatus(); }, first, membership);
+  ASSERT_TRUE(first.WaitUntil([&] { return first.handled.size() == 1; }));
+  EXPECT_EQ(consumer->EffectiveConfig().at("group.instance.id"), "replica-0");
+  consumer->Stop(absl::Seconds(30));
+
+  ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_, .key = "k", .payload = "two"}), IsOk());
+  Recorder& second = NewRecorder();
+  StartConsumer(group, [](const ConsumedMessage&) { return absl::OkStatus(); }, second,
+                membership);
+  ASSERT_TRUE(second.WaitUntil([&] { return second.handled.size() == 1; }))
+      << "the restarted static member did not get its partition back";
+  EXPECT_EQ(second.HandledSnapshot()[0].message.payload, "two");
+}
+
+TEST_F(KafkaIntegrationTest, MembershipOutsideTheBrokersBoundsIsRefused) {
+  Recorder& recorder = NewRecorder();
+  auto consumer = KafkaConsumer::Create(
+      {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = "g",
+       .topics = {topic_},
+       .membership = {.session_timeout = absl::Seconds(3)}},
+      [](const ConsumedMessage&) { return absl::OkStatus(); }, nullptr, recorder.Hooks());
+  ASSERT_THAT(consumer, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(consumer.status().message()), HasSubstr("session_timeout"));
+  consumer = KafkaConsumer::Create(
+      {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = "g",
+       .topics = {topic_},
+       .membership = {.heartbeat_interval = absl::Seconds(5)}},
+      [](const ConsumedMessage&) { return absl::OkStatus(); }, nullptr, recorder.Hooks());
+  ASSERT_THAT(consumer, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(consumer.status().message()), HasSubstr("heartbeat_interval"));
+}
+
+// The group's lag counts every partition of the topics, including the ones a member cannot
+// get past, and a member that holds none still sees the group's lag.
+TEST_F(KafkaIntegrationTest, ProbeGroupCountsTheLagOfEveryPartition) {
+  const std::string topic = pc::testing::UniqueName("kafka.three");
+  ASSERT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {topic}, 3, 1), IsOk());
+  for (const char* payload : {"ok", "stuck"}) {  // same key: same partition
+    ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic, .key = "k", .payload = payload}),
+                IsOk());
+  }
+  const std::string group = pc::testing::UniqueName("group");
+  Recorder& recorder = NewRecorder();
+  auto consumer = KafkaConsumer::Create(
+      {.brokers = brokers_, .security = pc::testing::KafkaSecurity(), .group_id = group,
+       .topics = {topic},
+       .retry_backoff = absl::Milliseconds(100)},
+      [](const ConsumedMessage& m) {
+        return m.payload == "stuck" ? absl::UnavailableError("not yet") : absl::OkStatus();
+      },
+      nullptr, recorder.Hooks());
+  ASSERT_THAT(consumer, IsOk());
+  ASSERT_THAT((*consumer)->Start(), IsOk());
+  auto ok_handled = [&] {
+    int n = 0;
+    for (const Handled& h : recorder.handled) n += h.status.ok() ? 1 : 0;
+    return n == 1 && recorder.handled.size() >= 2;  // "ok", and "stuck" failed at least once
+  };
+  ASSERT_TRUE(recorder.WaitUntil(ok_handled));
+  absl::StatusOr<GroupStatus> status = (*consumer)->ProbeGroup(absl::Seconds(10));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->partitions.size(), 3u);
+  EXPECT_EQ(status->lag, 1);  // "stuck"
+  EXPECT_EQ(status->unheld, 0);
+  EXPECT_EQ(status->held_here(), 3);
+  int64_t written = 0;
+  for (const PartitionProgress& p : status->partitions) {
+    written += p.end;
+    if (p.end == 2) {
+      EXPECT_EQ(p.position, 1) << "partition " << p.partition;
+    }
+  }
+  EXPECT_EQ(written, 2);
+  (*consumer)->Stop(absl::Seconds(30));
 }
 
 // What a tailer's handler saw, read by the test thread after CatchUp returned.

@@ -5,6 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/base_sink.h"
+#include "spdlog/spdlog.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
 #include "pc/kafka/mock_cluster.h"
@@ -382,27 +384,60 @@ TEST_F(MockClusterTest, StoredOffsetsSurviveARestartButFailedOnesDoNot) {
   EXPECT_EQ(redelivered.offset, stuck.offset);
 }
 
-TEST_F(MockClusterTest, StopGivesUpOnAStuckConsumerInsteadOfHanging) {
+// Completes `logged` once a log message containing `needle` was written.
+class NeedleSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit NeedleSink(std::string needle) : needle_(std::move(needle)) {}
+  std::promise<void> logged;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (!seen_ && std::string_view(msg.payload.data(), msg.payload.size()).find(needle_) !=
+                      std::string_view::npos) {
+      seen_ = true;
+      logged.set_value();
+    }
+  }
+  void flush_() override {}
+
+ private:
+  const std::string needle_;
+  bool seen_ = false;
+};
+
+TEST_F(MockClusterTest, StopNeverReturnsWhileAHandlerRuns) {
   ASSERT_THAT(PublishAndWait(*publisher_, {.topic = kTopic, .key = "k", .payload = "slow"}), IsOk());
+  auto sink = std::make_shared<NeedleSink>("still running after Stop()");
+  spdlog::default_logger()->sinks().push_back(sink);
   std::promise<void> entered;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> handler_returned{false};
   Recorder& recorder = NewRecorder();
   KafkaConsumer* consumer = StartConsumer(
       "relationship",
-      [&entered, released](const ConsumedMessage&) {
+      [&entered, &handler_returned, released](const ConsumedMessage&) {
         entered.set_value();
         released.wait();
+        handler_returned = true;
         return absl::OkStatus();
       },
       recorder);
   ASSERT_EQ(entered.get_future().wait_for(testing::kWait), std::future_status::ready);
-  auto stop = std::async(std::launch::async, [&] { consumer->Stop(absl::Milliseconds(100)); });
-  EXPECT_EQ(stop.wait_for(testing::kWait), std::future_status::ready);
-  EXPECT_FALSE(recorder.WaitUntil([&] { return recorder.closed; }, std::chrono::seconds(0)))
-      << "the handler still holds the consumer's thread";
+  auto stop = std::async(std::launch::async, [&] {
+    consumer->Stop(absl::Milliseconds(100));
+    return handler_returned.load();
+  });
+  // Past its timeout, Stop() says it waits for the handler instead of abandoning it.
+  ASSERT_EQ(sink->logged.get_future().wait_for(testing::kWait), std::future_status::ready);
+  EXPECT_EQ(stop.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "Stop() returned while the handler still ran (its owner would free what it uses)";
   release.set_value();
-  EXPECT_TRUE(recorder.WaitUntil([&] { return recorder.closed; }));  // it finishes on its own
+  ASSERT_EQ(stop.wait_for(testing::kWait), std::future_status::ready);
+  EXPECT_TRUE(stop.get()) << "Stop() returned before the handler did";
+  EXPECT_TRUE(recorder.WaitUntil([&] { return recorder.closed; }));
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
 }
 
 }  // namespace

@@ -21,6 +21,10 @@ ABSL_FLAG(std::string, log_format, "json", "Log line format: json (one object a 
 ABSL_FLAG(std::string, cloud, "global", "Sovereign cloud this instance serves: global, usgov, germany.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
           "How long in-flight calls and streams may drain on shutdown before they are cancelled.");
+ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(5),
+          "On SIGTERM, how long the server keeps serving after health turned NOT_SERVING, so "
+          "that load balancers and Kubernetes endpoints stop sending calls before it stops "
+          "accepting (0s: stop at once)");
 
 namespace pc::runtime {
 namespace {
@@ -149,6 +153,10 @@ absl::Status ParseFlags(const std::map<std::string, std::string>& env,
       OneOfFlag(FLAGS_log_format, {"json", "text"}),
       OneOfFlag(FLAGS_cloud, {"global", "usgov", "germany"}),
       PositiveDurationFlag(FLAGS_shutdown_grace),
+      CheckFlag<absl::Duration>(FLAGS_drain_delay,
+                                [](const absl::Duration& d) -> std::string {
+                                  return d >= absl::ZeroDuration() ? "" : "must not be negative";
+                                }),
   };
   all.insert(all.end(), validators.begin(), validators.end());
   for (const FlagValidator& validate : all) PC_RETURN_IF_ERROR(validate());

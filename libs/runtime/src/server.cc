@@ -75,6 +75,7 @@ ServerOptions ServerOptions::FromFlags() {
   options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
   options.admin_port = absl::GetFlag(FLAGS_admin_port);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   return options;
 }
 
@@ -105,7 +106,7 @@ absl::Status Server::Start() {
     std::lock_guard lock(mu_);
     if (started_) return absl::FailedPreconditionError("server already started");
   }
-  auto admin = std::make_unique<AdminHttpServer>(std::map<std::string, AdminHttpServer::Handler>{
+  std::map<std::string, AdminHttpServer::Handler> routes{
       {"/metrics",
        [this] {
          return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry_->Render()};
@@ -118,7 +119,14 @@ absl::Status Server::Start() {
                            : HttpResponse{503, "text/plain; charset=utf-8",
                                           std::string(ready.message()) + "\n"};
        }},
-  });
+  };
+  for (const auto& [path, page] : options_.admin_pages) {
+    routes[path] = [page = page] {
+      AdminPage p = page();
+      return HttpResponse{p.status, p.content_type, p.body};
+    };
+  }
+  auto admin = std::make_unique<AdminHttpServer>(std::move(routes));
   if (options_.handle_signals) {
     admin->HandleSignals([this](int signo) {
       bool again;
@@ -243,6 +251,7 @@ void Server::WatchReadiness() {
 
 void Server::RequestShutdown() {
   std::lock_guard lock(mu_);
+  if (shutdown_requested_) ++drain_requests_;
   shutdown_requested_ = true;
   cv_.notify_all();
 }
@@ -256,6 +265,14 @@ void Server::Wait() {
   Shutdown();
 }
 
+void Server::WaitDrainDelay() {
+  // A second RequestShutdown() cuts it short (a second SIGTERM / SIGINT exits at once).
+  std::unique_lock lock(mu_);
+  drain_requests_ = 0;
+  cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.drain_delay),
+               [this] { return drain_requests_ > 0; });
+}
+
 void Server::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     absl::Time start = absl::Now();
@@ -267,8 +284,10 @@ void Server::Shutdown() {
     }
     if (ready_thread_.joinable()) ready_thread_.join();
     grpc_server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING for all, for good
-    spdlog::info("shutdown 1/4: health NOT_SERVING");
+    spdlog::info("shutdown 1/4: health NOT_SERVING; still serving for {}",
+                 absl::FormatDuration(options_.drain_delay));
     if (options_.on_not_serving) options_.on_not_serving();
+    WaitDrainDelay();
 
     spdlog::info("shutdown 2/4: draining in-flight calls for up to {}",
                  absl::FormatDuration(options_.shutdown_grace));

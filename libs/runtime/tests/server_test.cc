@@ -19,6 +19,7 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "partnercenter/testing/v1/echo.grpc.pb.h"
+#include "pc/runtime/client_channel.h"
 #include "pc/testing/status_matchers.h"
 
 namespace pc::runtime {
@@ -525,6 +526,162 @@ TEST(ServerTest, SigtermStartsTheShutdown) {
   server.Wait();  // returns only because the signal asked for the shutdown
   EXPECT_TRUE(stopped);
   EXPECT_FALSE(server.serving());
+}
+
+}  // namespace
+}  // namespace pc::runtime
+
+namespace pc::runtime {
+namespace {
+
+// Counts its calls; WaitForCalls blocks until it has answered at least n.
+class CountingEchoService final : public EchoService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const EchoRequest* request,
+                    EchoResponse* response) override {
+    response->set_message(request->message());
+    std::lock_guard lock(mu_);
+    ++calls_;
+    cv_.notify_all();
+    return grpc::Status::OK;
+  }
+  bool WaitForCalls(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return calls_ >= n; });
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+};
+
+TEST(ServerTest, DrainDelayKeepsServingNewCallsAfterHealthTurnedNotServing) {
+  Registry registry;
+  CountingEchoService echo;
+  std::promise<void> not_serving;
+  ServerOptions options = TestOptions(&registry);
+  options.drain_delay = absl::Seconds(120);  // cut short below by a second RequestShutdown
+  options.on_not_serving = [&] { not_serving.set_value(); };
+  Server server(options);
+  server.AddService(&echo);
+  ASSERT_OK(server.Start());
+  std::thread waiter([&] { server.Wait(); });
+  server.RequestShutdown();
+  ASSERT_EQ(not_serving.get_future().wait_for(kPatience), std::future_status::ready);
+
+  auto channel = ChannelTo(server);  // a new connection, made after NOT_SERVING
+  EXPECT_EQ(HealthCheck(channel, ""), kNotServing);
+  EXPECT_EQ(HealthCheck(channel, Server::kReadinessService), kNotServing);
+  EXPECT_EQ(HttpGet(server.admin_port(), "/readyz").status, 503u);
+  auto stub = EchoService::NewStub(channel);
+  EchoRequest request;
+  request.set_message("still served");
+  EchoResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kPatience);
+  grpc::Status status = stub->Echo(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.message(), "still served");
+
+  server.RequestShutdown();  // ends the delay
+  waiter.join();
+  EXPECT_FALSE(server.serving());
+}
+
+TEST(ServerTest, AdminPagesAreServed) {
+  Registry registry;
+  ServerOptions options = TestOptions(&registry);
+  options.admin_pages["/caughtup"] = [] {
+    return AdminPage{.status = 503, .body = "{\"caught_up\":false}\n"};
+  };
+  Server server(options);
+  ASSERT_OK(server.Start());
+  const HttpResult page = HttpGet(server.admin_port(), "/caughtup");
+  EXPECT_EQ(page.status, 503u);
+  EXPECT_EQ(page.content_type, "application/json");
+  EXPECT_EQ(page.body, "{\"caught_up\":false}\n");
+  server.RequestShutdown();
+  server.Wait();
+}
+
+// A rollout seen by a client that balances over both replicas itself (the headless Service)
+// and watches their readiness (UseBalancedHealthChecking): replica A shuts down under load
+// (NOT_SERVING, drain delay, drain, stop) and its replacement A' starts on the same address.
+// Not one call fails, and every replica answered some. (Without the health watch, calls that
+// reach A as it stops accepting come back CANCELLED.)
+TEST(ServerTest, RollingOneOfTwoReplicasUnderLoadFailsNoCall) {
+  Registry registry_a, registry_b, registry_a2;
+  CountingEchoService echo_a, echo_b, echo_a2;
+  auto start = [](Registry* registry, CountingEchoService* echo, int port) {
+    ServerOptions options = TestOptions(registry);
+    options.grpc_port = port;
+    options.drain_delay = absl::Milliseconds(500);
+    auto server = std::make_unique<Server>(options);
+    server->AddService(echo);
+    EXPECT_OK(server->Start());
+    return server;
+  };
+  std::unique_ptr<Server> a = start(&registry_a, &echo_a, 0);
+  std::unique_ptr<Server> b = start(&registry_b, &echo_b, 0);
+  const int port_a = a->grpc_port();
+  grpc::ChannelArguments args;
+  UseBalancedHealthChecking(&args);  // what the services' clients use
+  auto channel = grpc::CreateCustomChannel(
+      "ipv4:127.0.0.1:" + std::to_string(port_a) + ",127.0.0.1:" + std::to_string(b->grpc_port()),
+      grpc::InsecureChannelCredentials(), args);
+  auto stub = EchoService::NewStub(channel);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::mutex failures_mu;
+  std::vector<std::string> failures;
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t) {
+    load.emplace_back([&] {
+      while (!stop) {
+        EchoRequest request;
+        request.set_message("call");
+        EchoResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        grpc::Status status = stub->Echo(&context, request, &response);
+        if (status.ok()) {
+          ++ok;
+        } else {
+          std::lock_guard lock(failures_mu);
+          failures.push_back(std::to_string(status.error_code()) + " " + status.error_message());
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(echo_a.WaitForCalls(50));
+  ASSERT_TRUE(echo_b.WaitForCalls(50));
+  std::thread rollout([&] {
+    a->RequestShutdown();
+    a->Wait();  // drain delay, drain, stop actions
+  });
+  rollout.join();
+  const int served_by_a = echo_a.calls();
+  const int b_before = echo_b.calls();
+  ASSERT_TRUE(echo_b.WaitForCalls(b_before + 50));  // B carries the load alone meanwhile
+  std::unique_ptr<Server> a2 = start(&registry_a2, &echo_a2, port_a);
+  ASSERT_EQ(a2->grpc_port(), port_a);
+  EXPECT_TRUE(echo_a2.WaitForCalls(50)) << "the replacement got no traffic";
+  stop = true;
+  for (std::thread& t : load) t.join();
+
+  EXPECT_THAT(failures, ::testing::IsEmpty());
+  EXPECT_EQ(echo_a.calls(), served_by_a) << "A answered after it shut down";
+  EXPECT_EQ(ok.load(), echo_a.calls() + echo_b.calls() + echo_a2.calls());
+  a2->RequestShutdown();
+  a2->Wait();
+  b->RequestShutdown();
+  b->Wait();
 }
 
 }  // namespace

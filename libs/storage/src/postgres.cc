@@ -298,7 +298,19 @@ class PostgresDatabase final : public Database {
       PQfinish(conn);
       return status;
     }
-    if (PQgetvalue(result.get(), 0, 0)[0] == 't') return std::make_unique<PgSessionLock>(conn);
+    if (PQgetvalue(result.get(), 0, 0)[0] == 't') {
+      if (options_.lock_lease > absl::ZeroDuration()) {
+        // The lease: the server ends this session (and so releases the lock) when the holder
+        // stops checking it, even if the holder's TCP connection stays up (a frozen process).
+        const std::string set = absl::StrCat("SET idle_session_timeout = ",
+                                             absl::ToInt64Milliseconds(options_.lock_lease));
+        if (absl::Status status = Command(conn, set.c_str(), "lock lease"); !status.ok()) {
+          PQfinish(conn);
+          return status;
+        }
+      }
+      return std::make_unique<PgSessionLock>(conn);
+    }
     absl::MutexLock lock(&mu_);
     if (spare_lock_conn_ == nullptr) {
       spare_lock_conn_ = conn;

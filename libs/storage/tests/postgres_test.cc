@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pc/common/status_macros.h"
@@ -108,6 +109,29 @@ TEST_F(StoragePostgresTest, OnlyOneRelayPublishesAndAStandbyTakesOver) {
   EXPECT_EQ(publisher_b.delivered().size(), 5u);
   EXPECT_TRUE(relay_b->is_leader());
   EXPECT_EQ(publisher_a.attempts().size(), 10u);
+}
+
+// A holder that stops checking its lock (frozen by SIGSTOP, or gone without closing its
+// connection: to the server both look like an idle session) loses it once its lease ran out,
+// and another replica gets it; the frozen holder learns it at its next Check().
+TEST_F(StoragePostgresTest, AFrozenLockHolderLosesTheLockAfterItsLease) {
+  auto db_a = OpenOrDie({.lock_lease = absl::Seconds(1)});
+  auto db_b = OpenOrDie();
+  ASSERT_NE(db_a, nullptr);
+  ASSERT_NE(db_b, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessionLock> held, db_a->TryLock("lease"));
+  ASSERT_NE(held, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessionLock> taken, db_b->TryLock("lease"));
+  EXPECT_EQ(taken, nullptr) << "the lock was free while its holder was alive";
+  // From now on `held` is never checked: the holder is frozen.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (taken == nullptr && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));  // the standby's poll, not synchronisation
+    ASSERT_OK_AND_ASSIGN(taken, db_b->TryLock("lease"));
+  }
+  ASSERT_NE(taken, nullptr) << "the frozen holder kept the lock";
+  EXPECT_THAT(held->Check(), ::pc::testing::StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_OK(taken->Check());
 }
 
 TEST_F(StoragePostgresTest, BrokenPooledConnectionIsReconnected) {

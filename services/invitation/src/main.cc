@@ -15,6 +15,9 @@
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
+#include "pc/pipeline/caught_up.h"
+#include "pc/pipeline/outbox_metrics.h"
+#include "pc/pipeline/retention.h"
 #include "pc/runtime/server.h"
 #include "pc/storage/database.h"
 #include "pc/storage/outbox.h"
@@ -131,16 +134,14 @@ int main(int argc, char** argv) {
   pc::invitation::InvitationGrpcService service(domain, *verifier, clock);
 
   auto& registry = pc::runtime::Registry::Default();
-  registry.AddGauge("pc_outbox_backlog", "Outbox rows not yet published.")
-      .WithLabels()
-      .SetCallback([&relay] { return static_cast<double>(relay.Backlog().value_or(-1)); });
-  registry.AddGauge("pc_outbox_published_rows", "Outbox rows published and marked sent since start.")
-      .WithLabels()
-      .SetCallback([&relay] { return static_cast<double>(relay.published_total()); });
+  pc::pipeline::RegisterOutboxMetrics(registry, relay, **db, clock);
+  pc::pipeline::CaughtUp caught_up({.outbox = db->get()});
   auto& expired = registry.AddCounter("pc_invitations_expired_total",
                                       "Invitations moved to EXPIRED by the sweeper.");
 
-  pc::runtime::Server server(pc::runtime::ServerOptions::FromFlags());
+  pc::runtime::ServerOptions server_options = pc::runtime::ServerOptions::FromFlags();
+  server_options.admin_pages["/caughtup"] = [&caught_up] { return caught_up.Page(); };
+  pc::runtime::Server server(std::move(server_options));
   server.AddService(&service);
   // Stop actions run newest first: sweeper, relay, producer, store.
   server.OnStop("database", [&db] { db->reset(); });
@@ -161,6 +162,15 @@ int main(int argc, char** argv) {
     }
   });
   server.OnStop("expiry sweeper", [&sweeper] { sweeper.Stop(); });
+  const pc::pipeline::RetentionFlags retention = pc::pipeline::RetentionFlagsFromFlags();
+  pc::pipeline::RetentionSweeper pruner(
+      {pc::pipeline::OutboxRule(**db, retention.outbox),
+       {.table = "invitation_requests",
+        .keep = retention.idempotency_window,
+        .prune = pc::pipeline::DeleteOlderThan(**db, "invitation_requests", "created_at")}},
+      registry, clock, retention.interval);
+  pruner.Start();
+  server.OnStop("retention", [&pruner] { pruner.Stop(); });
 
   PC_CHECK_OK(server.Start());
   spdlog::info("invitation service ({}) serving gRPC on :{}, admin on :{}", cloud,

@@ -156,5 +156,64 @@ TEST_F(InvitationBrokerTest, AKillAfterCommitNeitherLosesNorDoublesTheEvent) {
   EXPECT_EQ(recorder.Count(barrier, "InvitationSent"), 1);
 }
 
+// Two replicas on one PostgreSQL: the relay leader is frozen with SIGSTOP (its connections
+// stay open, so only the lock's lease can free it). A write on the standby is still published:
+// the standby takes the relay over once the frozen leader's lease ran out, and the leader,
+// thawed, learns it lost the lock. Nothing is lost or doubled.
+TEST_F(InvitationBrokerTest, AFrozenRelayLeaderIsReplacedByTheStandby) {
+  auto pg = pc::testing::TempPostgresDatabase::Create();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  TopicRecorder recorder(brokers_, pc::kafka::InvitationTopic("germany"));
+  auto start = [&](const std::string& name) {
+    auto p = std::make_unique<pc::testing::Subprocess>(
+        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                 "--admin_port=0", "--log_format=text", "--drain_delay=0s",
+                                 "--kafka_brokers=" + brokers_,
+                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                 "--database_url=" + (*pg)->url()},
+        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
+    return p;
+  };
+  auto serving_port = [](pc::testing::Subprocess& p) -> std::string {
+    auto line = p.WaitForLine(
+        [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
+        absl::Seconds(60));
+    EXPECT_TRUE(line.ok()) << line.status();
+    std::smatch m;
+    if (!line.ok() || !std::regex_search(*line, m, std::regex("gRPC on :(\\d+)"))) return "";
+    return m[1].str();
+  };
+  auto leader = start("leader");
+  ASSERT_FALSE(serving_port(*leader).empty());
+  ASSERT_TRUE(leader->WaitForLine(
+      [](const std::string& l) { return l.find("holding the relay lock") != std::string::npos; },
+      absl::Seconds(60)).ok());
+  auto standby = start("standby");
+  const std::string standby_port = serving_port(*standby);
+  ASSERT_FALSE(standby_port.empty());
+  stub_ = v1::InvitationService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + standby_port, grpc::InsecureChannelCredentials()));
+
+  ASSERT_EQ(kill(leader->pid(), SIGSTOP), 0);
+  const std::string id = Invite("fabrikam.com", "corr-frozen").invitation().id();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(recorder.WaitFor(id, "InvitationSent").has_value())
+      << "the write on the standby was never published while the leader was frozen";
+  EXPECT_TRUE(standby->WaitForLine(
+      [](const std::string& l) { return l.find("holding the relay lock") != std::string::npos; },
+      absl::Seconds(5)).ok());
+
+  ASSERT_EQ(kill(leader->pid(), SIGCONT), 0);
+  EXPECT_TRUE(leader->WaitForLine(
+      [](const std::string& l) { return l.find("lost the relay lock") != std::string::npos; },
+      absl::Seconds(60)).ok());
+  const std::string after = Invite("northwind.com", "corr-after").invitation().id();
+  ASSERT_TRUE(recorder.WaitFor(after, "InvitationSent").has_value());
+  EXPECT_EQ(recorder.Count(id, "InvitationSent"), 1);
+  EXPECT_EQ(recorder.Count(after, "InvitationSent"), 1);
+  leader->Kill(SIGKILL);
+  standby->Kill(SIGKILL);
+}
+
 }  // namespace
 }  // namespace pc::invitation

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "pc/auth/authorization.h"
 #include "pc/common/errors.h"
+#include "spdlog/spdlog.h"
 #include "pc/common/status_macros.h"
 #include "pc/common/validation.h"
 
@@ -305,8 +306,17 @@ absl::Status NotificationDomain::Watch(
         return InvalidFieldError("resume_after_sequence",
                                  absl::StrCat("is ahead of this feed (head ", head, ")"));
       }
-      cursor = *resume;
-      return absl::OkStatus();
+      PC_ASSIGN_OR_RETURN(std::optional<int64_t> oldest,
+                          tx.OldestRetained(options_.cloud, feed, owner));
+      if (*resume == head || (oldest.has_value() && *oldest <= *resume + 1)) {
+        cursor = *resume;
+        return absl::OkStatus();
+      }
+      // The changes right after the resume point were deleted by retention: a clean reset
+      // (the snapshot, as for a new watcher) rather than a silent gap.
+      spdlog::info("watch of {} {}: resume point {} is older than the retained changes "
+                   "(oldest {}); sending a snapshot", feed == Feed::kPartner ? "partner" : "customer",
+                   owner, *resume, oldest.has_value() ? absl::StrCat(*oldest) : "none");
     }
     // The rows and the head from one transaction: the snapshot reflects exactly `head`.
     cursor = head;

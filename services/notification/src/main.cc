@@ -11,6 +11,7 @@
 #include "pc/common/ids.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
+#include "pc/kafka/group_membership.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/security_flags.h"
 #include "pc/kafka/tailer.h"
@@ -18,6 +19,10 @@
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
+#include "pc/pipeline/caught_up.h"
+#include "pc/pipeline/consumer_counters.h"
+#include "pc/pipeline/consumer_monitor.h"
+#include "pc/pipeline/retention.h"
 #include "pc/runtime/server.h"
 #include "pc/storage/database.h"
 #include "projector.h"
@@ -39,6 +44,9 @@ ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Milliseconds(250),
 ABSL_FLAG(bool, rebuild, false,
           "Rebuild the read models: consume both topics from the earliest offsets into the "
           "(empty) --database_url with a fresh consumer group, exit 0 when caught up");
+ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(24 * 7),
+          "Change-feed rows are deleted after this long; a watch resuming from before the "
+          "oldest kept change gets a fresh snapshot instead");
 ABSL_FLAG(bool, migrate_only, false, "Apply the schema migrations, then exit (Kubernetes Job)");
 
 namespace {
@@ -120,6 +128,7 @@ int main(int argc, char** argv) {
                                                        return n >= 1 ? "" : "must be at least 1";
                                                      }),
                      pc::runtime::PositiveDurationFlag(FLAGS_watch_poll_interval),
+                     pc::runtime::PositiveDurationFlag(FLAGS_feed_retention),
                      pc::runtime::CheckFlag<int32_t>(FLAGS_consumer_batch,
                                                      [](const int32_t& n) -> std::string {
                                                        return n >= 1 && n <= 10000 ? "" : "must be 1–10000";
@@ -136,9 +145,14 @@ int main(int argc, char** argv) {
   }
   pc::notification::NotificationStore store(**db);
   pc::notification::FeedSignal signal;
+  auto& registry = pc::runtime::Registry::Default();
+  pc::pipeline::ConsumerCounters counters(registry, absl::GetFlag(FLAGS_consumer_group));
   pc::notification::Projector projector(
-      {.cloud = cloud, .consumer_group = absl::GetFlag(FLAGS_consumer_group)}, store,
-      [&signal] { signal.Notify(); });
+      {.cloud = cloud,
+       .consumer_group = absl::GetFlag(FLAGS_consumer_group),
+       .on_outcome = [&counters](pc::events::Outcome outcome,
+                                 uint64_t n) { counters.Count(outcome, static_cast<double>(n)); }},
+      store, [&signal] { signal.Notify(); });
   // Kafka credentials: bad files end the process now; so does a broker refusing them.
   auto kafka_security = pc::kafka::SecurityFromFlags();
   PC_CHECK_OK(kafka_security.status());
@@ -163,53 +177,53 @@ int main(int argc, char** argv) {
       store, signal);
   pc::notification::NotificationGrpcService service(domain, *verifier, clock);
 
-  auto& registry = pc::runtime::Registry::Default();
-  auto& events = registry.AddCounter("pc_notification_events_total",
-                                     "Events handled by the projector, by outcome.", {"outcome"});
-  registry.AddGauge("pc_notification_unknown_event_types",
-                    "Events of types this build does not know (ignored).")
-      .WithLabels()
-      .SetCallback([&projector] { return static_cast<double>(projector.unknown_types()); });
-
-  pc::kafka::KafkaConsumer* consumer_ptr = nullptr;
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
        .security = *kafka_security,
        .group_id = absl::GetFlag(FLAGS_consumer_group),
        .topics = {pc::kafka::InvitationTopic(cloud), pc::kafka::RelationshipTopic(cloud)},
        .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),
+       .membership = pc::kafka::GroupMembershipFromFlags(),
        .max_batch = absl::GetFlag(FLAGS_consumer_batch)},
       [&](const pc::kafka::ConsumedMessage& m) {
         absl::Status s = projector.ApplyBytes(m.payload);
-        events.WithLabels({s.ok() ? "ok" : absl::StatusCodeToString(s.code())}).Increment();
-        if (s.ok()) spdlog::debug("projected {}[{}]@{}", m.topic, m.partition, m.offset);
+        if (s.ok()) spdlog::debug("handled {}[{}]@{}", m.topic, m.partition, m.offset);
         return s;
       },
-      publisher->get(), {},
+      publisher->get(), counters.Hooks(),
       // Everything already fetched, up to --consumer_batch, in one transaction.
       [&](const std::vector<pc::kafka::ConsumedMessage>& batch) {
         std::vector<std::string> payloads;
         payloads.reserve(batch.size());
         for (const auto& m : batch) payloads.push_back(m.payload);
-        absl::Status s = projector.ApplyBatch(payloads);
-        if (s.ok()) events.WithLabels({"ok"}).Increment(static_cast<double>(batch.size()));
-        return s;
+        return projector.ApplyBatch(payloads);
       });
   PC_CHECK_OK(consumer.status());
-  consumer_ptr = consumer->get();
-  registry.AddGauge("pc_notification_consumer_lag", "Messages behind the end of the topics.")
-      .WithLabels()
-      .SetCallback([consumer_ptr] { return static_cast<double>(consumer_ptr->Lag()); });
+  pc::pipeline::ConsumerMonitor monitor(**consumer, registry, clock);
+  pc::pipeline::CaughtUp caught_up({.consumer = &monitor});
 
   pc::runtime::ServerOptions options = pc::runtime::ServerOptions::FromFlags();
   // Watch streams end first (clients see UNAVAILABLE and resume on another replica).
   options.on_not_serving = [&signal] { signal.Shutdown(); };
+  options.ready_check = [&monitor] { return monitor.Ready(); };
+  options.admin_pages["/caughtup"] = [&caught_up] { return caught_up.Page(); };
   pc::runtime::Server server(options);
   server.AddService(&service);
   server.OnStop("database", [&db] { db->reset(); });
   server.OnStop("kafka producer", [&publisher] { (*publisher)->Close(absl::Seconds(10)); });
   server.OnStop("event consumer", [&consumer] { (*consumer)->Stop(absl::Seconds(10)); });
+  server.OnStop("consumer monitor", [&monitor] { monitor.Stop(); });
+  const pc::pipeline::RetentionFlags retention = pc::pipeline::RetentionFlagsFromFlags();
+  pc::pipeline::RetentionSweeper pruner(
+      {pc::pipeline::InboxRule(**db, retention.inbox),
+       {.table = "feed_changes",
+        .keep = absl::GetFlag(FLAGS_feed_retention),
+        .prune = pc::pipeline::DeleteOlderThan(**db, "feed_changes", "created_at")}},
+      registry, clock, retention.interval);
+  server.OnStop("retention", [&pruner] { pruner.Stop(); });
   PC_CHECK_OK((*consumer)->Start());
+  monitor.Start();
+  pruner.Start();
   PC_CHECK_OK(server.Start());
   spdlog::info("notification service ({}) serving gRPC on :{}, admin on :{}", cloud,
                server.grpc_port(), server.admin_port());

@@ -102,6 +102,7 @@ absl::Status Projector::ApplyBytes(const std::string& payload) {
     if (e.type().empty()) return absl::DataLossError("envelope without type or payload");
     // A newer producer's event type: this build has nothing to show for it.
     unknown_types_.fetch_add(1);
+    Report(pc::events::Outcome::kIgnoredUnknownType, 1);
     return absl::OkStatus();
   }
   return Apply(e);
@@ -138,11 +139,14 @@ absl::Status Projector::Apply(const ev::EventEnvelope& e) {
       [&](StoreTx& tx) -> absl::Status { return ApplyIn(tx, e, &duplicate, &changed); }));
   if (duplicate) {
     duplicates_.fetch_add(1);
+    Report(pc::events::Outcome::kDuplicateIgnored, 1);
   } else if (changed) {
     applied_.fetch_add(1);
+    Report(pc::events::Outcome::kApplied, 1);
     if (on_commit_) on_commit_();
   } else {
     stale_.fetch_add(1);
+    Report(pc::events::Outcome::kStaleIgnored, 1);
   }
   return absl::OkStatus();
 }
@@ -179,6 +183,10 @@ absl::Status Projector::ApplyBatch(const std::vector<std::string>& payloads) {
   duplicates_.fetch_add(duplicates);
   applied_.fetch_add(applied);
   stale_.fetch_add(stale);
+  Report(pc::events::Outcome::kIgnoredUnknownType, unknown);
+  Report(pc::events::Outcome::kDuplicateIgnored, duplicates);
+  Report(pc::events::Outcome::kApplied, applied);
+  Report(pc::events::Outcome::kStaleIgnored, stale);
   if (applied > 0 && on_commit_) on_commit_();
   return absl::OkStatus();
 }

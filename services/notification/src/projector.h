@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "partnercenter/events/v1/events.pb.h"
+#include "pc/events/outcome.h"
 #include "store.h"
 
 namespace pc::notification {
@@ -20,6 +21,8 @@ namespace pc::notification {
 struct ProjectorOptions {
   std::string cloud = "global";
   std::string consumer_group = "notification";
+  // After each committed apply, how many events had each outcome (metrics).
+  std::function<void(pc::events::Outcome, uint64_t)> on_outcome = {};
 };
 
 class Projector {
@@ -55,6 +58,10 @@ class Projector {
   ProjectorOptions options_;
   NotificationStore& store_;
   std::function<void()> on_commit_;
+  void Report(pc::events::Outcome outcome, uint64_t n) const {
+    if (n > 0 && options_.on_outcome) options_.on_outcome(outcome, n);
+  }
+
   std::atomic<uint64_t> applied_{0}, duplicates_{0}, stale_{0}, unknown_types_{0};
 };
 

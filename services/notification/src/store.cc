@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "pc/common/status_macros.h"
 #include "pc/storage/inbox.h"
@@ -79,6 +80,12 @@ CREATE TABLE feed_changes (
   data {{bytes}} NOT NULL,
   PRIMARY KEY (cloud, feed, owner_id, sequence)
 );
+)sql",
+     ""},
+    {2, "feed changes carry when they were appended (retention)",
+     R"sql(
+ALTER TABLE feed_changes ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX feed_changes_by_age ON feed_changes (created_at);
 )sql",
      ""},
 };
@@ -258,11 +265,12 @@ absl::StatusOr<int64_t> StoreTx::AppendChange(
                             "RETURNING last_sequence",
                             {cloud, FeedName(feed), owner_id}));
   PC_ASSIGN_OR_RETURN(int64_t sequence, row.GetInt64(0));
-  PC_RETURN_IF_ERROR(tx_.Execute("INSERT INTO feed_changes (cloud, feed, owner_id, sequence, data) "
-                                 "VALUES ($1, $2, $3, $4, $5)",
-                                 {cloud, FeedName(feed), owner_id, sequence,
-                                  Bytes{serialize(sequence)}})
-                         .status());
+  PC_RETURN_IF_ERROR(
+      tx_.Execute("INSERT INTO feed_changes (cloud, feed, owner_id, sequence, data, created_at) "
+                  "VALUES ($1, $2, $3, $4, $5, $6)",
+                  {cloud, FeedName(feed), owner_id, sequence, Bytes{serialize(sequence)},
+                   absl::ToUnixMicros(absl::Now())})
+          .status());
   return sequence;
 }
 
@@ -274,6 +282,17 @@ absl::StatusOr<int64_t> StoreTx::Head(const std::string& cloud, Feed feed,
                                 {cloud, FeedName(feed), owner_id}));
   if (rows.empty()) return 0;
   return rows[0].GetInt64(0);
+}
+
+absl::StatusOr<std::optional<int64_t>> StoreTx::OldestRetained(const std::string& cloud, Feed feed,
+                                                               const std::string& owner_id) {
+  PC_ASSIGN_OR_RETURN(Row row, tx_.QueryOne("SELECT MIN(sequence) FROM feed_changes WHERE "
+                                            "cloud = $1 AND feed = $2 AND owner_id = $3",
+                                            {cloud, FeedName(feed), owner_id}));
+  PC_ASSIGN_OR_RETURN(bool none, row.IsNull(0));
+  if (none) return std::nullopt;
+  PC_ASSIGN_OR_RETURN(int64_t oldest, row.GetInt64(0));
+  return oldest;
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> StoreTx::ChangesAfter(

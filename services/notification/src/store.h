@@ -70,6 +70,10 @@ class StoreTx {
                                        const std::function<std::string(int64_t)>& serialize);
   // The feed's newest sequence (0 if empty).
   absl::StatusOr<int64_t> Head(const std::string& cloud, Feed feed, const std::string& owner_id);
+  // The feed's oldest retained sequence (nullopt if none is): retention deletes old changes
+  // (created_at, NotificationStore::kFeedChangesTable), so a resume point before it has a gap.
+  absl::StatusOr<std::optional<int64_t>> OldestRetained(const std::string& cloud, Feed feed,
+                                                        const std::string& owner_id);
   // Serialized changes with sequence > `after`, oldest first, at most `limit`.
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ChangesAfter(
       const std::string& cloud, Feed feed, const std::string& owner_id, int64_t after, int limit);

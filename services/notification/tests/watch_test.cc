@@ -197,6 +197,37 @@ TEST_F(WatchTest, ResumeDeliversEachLaterChangeExactlyOnceInOrder) {
   EXPECT_EQ(second.LiveSequences(), Range(3, 9));
 }
 
+// Retention deletes old feed rows: a resume point whose next change is gone gets a clean reset
+// (the snapshot and SNAPSHOT_END, as a new watcher would), never a silent gap; a resume point
+// right before the oldest kept change resumes as usual.
+TEST_F(WatchTest, AResumePointOlderThanTheRetainedChangesGetsASnapshot) {
+  ApplyChanges(5);
+  auto exec = [&](const std::string& sql, std::vector<pc::storage::Value> params) {
+    ASSERT_OK(db_->InTransaction([&](pc::storage::Transaction& tx) {
+      return tx.Execute(sql, params).status();
+    }));
+  };
+  exec("UPDATE feed_changes SET created_at = 1", {});  // the first five are old
+  ApplyChanges(2);                                      // 6 and 7, appended now
+  exec("DELETE FROM feed_changes WHERE created_at < $1",  // what the retention rule runs
+       {absl::ToUnixMicros(absl::Now() - absl::Hours(1))});
+
+  Watcher gap(*domain_, signal_, PartnerCall("p1"), /*resume=*/2);
+  ASSERT_TRUE(gap.WaitForKind(v1::CHANGE_KIND_SNAPSHOT_END));
+  std::vector<v1::CustomerChange> got = gap.changes();
+  ASSERT_EQ(got.size(), 8u);  // 7 customers, then the end marker
+  EXPECT_EQ(got.front().kind(), v1::CHANGE_KIND_SNAPSHOT);
+  EXPECT_EQ(got.back().kind(), v1::CHANGE_KIND_SNAPSHOT_END);
+  EXPECT_EQ(got.back().sequence(), 7);
+
+  Watcher adjacent(*domain_, signal_, PartnerCall("p1"), /*resume=*/5);
+  ASSERT_TRUE(adjacent.WaitForSequence(7));
+  EXPECT_EQ(adjacent.LiveSequences(), Range(6, 7));
+  for (const v1::CustomerChange& c : adjacent.changes()) {
+    EXPECT_NE(c.kind(), v1::CHANGE_KIND_SNAPSHOT_END) << "resumed without a gap: no reset";
+  }
+}
+
 TEST_F(WatchTest, FiftyConcurrentWatchersReceiveTheSameSequence) {
   std::vector<std::unique_ptr<Watcher>> watchers;
   for (int i = 0; i < 50; ++i) {

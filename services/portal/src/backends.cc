@@ -7,6 +7,7 @@
 #include "grpcpp/security/credentials.h"
 #include "pc/auth/grpc_auth.h"
 #include "pc/common/grpc_status.h"
+#include "pc/runtime/client_channel.h"
 
 namespace pc::portal {
 namespace {
@@ -17,6 +18,8 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
   // Reconnect quickly after a backend restart; the portal is what users are waiting on.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // Every replica behind the headless Service, none that is draining or not ready.
+  pc::runtime::UseBalancedHealthChecking(&args);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

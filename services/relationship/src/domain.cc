@@ -434,8 +434,16 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::ApplyAccepted(StoreTx& tx,
   return r;
 }
 
-absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e) {
-  if (e.payload_case() != ev::EventEnvelope::kInvitationAccepted) return absl::OkStatus();
+absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e,
+                                                      pc::events::Outcome* outcome) {
+  pc::events::Outcome ignored;
+  if (outcome == nullptr) outcome = &ignored;
+  if (e.payload_case() != ev::EventEnvelope::kInvitationAccepted) {
+    *outcome = e.payload_case() == ev::EventEnvelope::PAYLOAD_NOT_SET
+                   ? pc::events::Outcome::kIgnoredUnknownType
+                   : pc::events::Outcome::kIgnoredNotHandled;
+    return absl::OkStatus();
+  }
   if (pc::events::CloudName(e.cloud()) != options_.cloud) {
     return FailedPreconditionError(pc::reason::kCloudMismatch,
                                    absl::StrCat("event of cloud ", pc::events::CloudName(e.cloud()),
@@ -457,7 +465,7 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
   absl::Status applied;
   for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
     touched.reset();
-    applied = ApplyAcceptedOnce(e, &touched);
+    applied = ApplyAcceptedOnce(e, &touched, outcome);
     if (!absl::IsAlreadyExists(applied) && !absl::IsAborted(applied)) break;
     spdlog::info("InvitationAccepted {} for {}:{} met a concurrent change ({}); attempt {} of {}",
                  e.event_id(), e.partner_id(), e.customer_id(), applied.ToString(), attempt,
@@ -472,14 +480,18 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
 }
 
 absl::Status RelationshipDomain::ApplyAcceptedOnce(const ev::EventEnvelope& e,
-                                                   std::optional<v1::Relationship>* touched) {
+                                                   std::optional<v1::Relationship>* touched,
+                                                   pc::events::Outcome* outcome) {
   const ev::InvitationAccepted& acc = e.invitation_accepted();
   return store_.InTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(bool first,
                         tx.FirstDelivery(options_.consumer_group, e.event_id()));
+    *outcome = pc::events::Outcome::kDuplicateIgnored;
     if (!first) return absl::OkStatus();  // redelivered: no second effect
     PC_ASSIGN_OR_RETURN(int64_t applied, tx.AppliedInvitationVersion(acc.invitation_id()));
+    *outcome = pc::events::Outcome::kStaleIgnored;
     if (e.aggregate_version() <= applied) return absl::OkStatus();  // late and older
+    *outcome = pc::events::Outcome::kApplied;
     bool changed = false;
     PC_ASSIGN_OR_RETURN(v1::Relationship r, ApplyAccepted(tx, e, &changed));
     PC_RETURN_IF_ERROR(tx.SetAppliedInvitationVersion(acc.invitation_id(), e.aggregate_version()));

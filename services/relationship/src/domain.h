@@ -24,6 +24,7 @@
 #include "partnercenter/relationship/v1/relationship_service.pb.h"
 #include "pc/auth/claims.h"
 #include "pc/common/clock.h"
+#include "pc/events/outcome.h"
 #include "store.h"
 
 namespace pc::relationship {
@@ -69,7 +70,9 @@ class RelationshipDomain {
 
   // The invitation-events consumer: applies InvitationAccepted (once, via the inbox);
   // ignores the other invitation events. Errors follow pc::kafka's permanent/transient rules.
-  absl::Status ApplyInvitationEvent(const partnercenter::events::v1::EventEnvelope& event);
+  // On OK, `*outcome` (if given) says what it did (applied, duplicate_ignored, …).
+  absl::Status ApplyInvitationEvent(const partnercenter::events::v1::EventEnvelope& event,
+                                    pc::events::Outcome* outcome = nullptr);
 
   absl::StatusOr<v1::Relationship> GetRelationship(const CallContext& call,
                                                    const v1::GetRelationshipRequest& req);
@@ -123,7 +126,8 @@ class RelationshipDomain {
                                                const std::string& customer_id);
   // One transaction of ApplyInvitationEvent (InvitationAccepted, validated).
   absl::Status ApplyAcceptedOnce(const partnercenter::events::v1::EventEnvelope& e,
-                                 std::optional<v1::Relationship>* touched);
+                                 std::optional<v1::Relationship>* touched,
+                                 pc::events::Outcome* outcome);
   static constexpr int kConflictAttempts = 3;
   absl::StatusOr<v1::Relationship> ApplyAccepted(StoreTx& tx,
                                                  const partnercenter::events::v1::EventEnvelope& e,

@@ -11,6 +11,7 @@
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
+#include "pc/kafka/group_membership.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/security_flags.h"
 #include "pc/kafka/tailer.h"
@@ -18,6 +19,11 @@
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
+#include "pc/pipeline/caught_up.h"
+#include "pc/pipeline/consumer_counters.h"
+#include "pc/pipeline/consumer_monitor.h"
+#include "pc/pipeline/outbox_metrics.h"
+#include "pc/pipeline/retention.h"
 #include "pc/runtime/server.h"
 #include "pc/storage/database.h"
 #include "pc/storage/outbox.h"
@@ -125,8 +131,7 @@ int main(int argc, char** argv) {
   pc::relationship::RelationshipGrpcService service(domain, *verifier, clock);
 
   auto& registry = pc::runtime::Registry::Default();
-  auto& applied = registry.AddCounter("pc_relationship_invitation_events_total",
-                                      "Invitation events handled, by outcome.", {"outcome"});
+  pc::pipeline::ConsumerCounters counters(registry, absl::GetFlag(FLAGS_consumer_group));
   auto& cache_events = registry.AddCounter(
       "pc_relationship_access_cache_events_total",
       "Relationship events applied to this replica's admin-access cache.");
@@ -158,9 +163,7 @@ int main(int argc, char** argv) {
   auto& undecodable = registry.AddCounter(
       "pc_relationship_access_tail_undecodable_total",
       "Records on the relationship topic the access cache could not decode (skipped).");
-  registry.AddGauge("pc_outbox_backlog", "Outbox rows not yet published.")
-      .WithLabels()
-      .SetCallback([&relay] { return static_cast<double>(relay.Backlog().value_or(-1)); });
+  pc::pipeline::RegisterOutboxMetrics(registry, relay, **db, clock);
 
   // Every replica follows the relationship topic, so a change committed by another replica
   // reaches this replica's CheckAdminAccess answers.
@@ -189,28 +192,36 @@ int main(int argc, char** argv) {
        .security = *kafka_security,
        .group_id = absl::GetFlag(FLAGS_consumer_group),
        .topics = {pc::kafka::InvitationTopic(cloud)},
-       .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud)},
+       .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),
+       .membership = pc::kafka::GroupMembershipFromFlags()},
       [&](const pc::kafka::ConsumedMessage& message) -> absl::Status {
         absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
-        absl::Status s = e.ok() ? domain.ApplyInvitationEvent(*e) : e.status();
-        applied.WithLabels({s.ok() ? "ok" : absl::StatusCodeToString(s.code())}).Increment();
-        if (s.ok() && e->payload_case() == pc::events::EventEnvelope::kInvitationAccepted) {
-          spdlog::info("applied InvitationAccepted {} ({}:{})", e->event_id(), e->partner_id(),
-                       e->customer_id());
+        if (!e.ok()) return e.status();
+        pc::events::Outcome outcome;
+        PC_RETURN_IF_ERROR(domain.ApplyInvitationEvent(*e, &outcome));
+        counters.Count(outcome);
+        if (e->payload_case() == pc::events::EventEnvelope::kInvitationAccepted) {
+          spdlog::info("handled InvitationAccepted {} ({}:{}): {}", e->event_id(), e->partner_id(),
+                       e->customer_id(), pc::events::OutcomeName(outcome));
         }
-        return s;
+        return absl::OkStatus();
       },
-      publisher->get());
+      publisher->get(), counters.Hooks());
   PC_CHECK_OK(consumer.status());
+  pc::pipeline::ConsumerMonitor monitor(**consumer, registry, clock);
+  pc::pipeline::CaughtUp caught_up({.consumer = &monitor, .outbox = db->get()});
 
   pc::runtime::ServerOptions server_options = pc::runtime::ServerOptions::FromFlags();
   // Ready while CheckAdminAccess can give a current answer: from a proven cache, or else
   // from the database.
-  server_options.ready_check = [&freshness]() -> absl::Status {
-    if (freshness.Fresh() || freshness.database_reachable()) return absl::OkStatus();
-    return absl::UnavailableError(
-        "admin-access cache not proven current and the database is unreachable");
+  server_options.ready_check = [&freshness, &monitor]() -> absl::Status {
+    if (!freshness.Fresh() && !freshness.database_reachable()) {
+      return absl::UnavailableError(
+          "admin-access cache not proven current and the database is unreachable");
+    }
+    return monitor.Ready();
   };
+  server_options.admin_pages["/caughtup"] = [&caught_up] { return caught_up.Page(); };
   pc::runtime::Server server(std::move(server_options));
   server.AddService(&service);
   // Stop actions run newest first: consumer, tailer, relay, producer, store.
@@ -224,11 +235,23 @@ int main(int argc, char** argv) {
   server.OnStop("access cache freshness", [&freshness] { freshness.Stop(); });
   server.OnStop("access cache tailer", [&tailer] { tailer->Stop(); });
   server.OnStop("invitation consumer", [&consumer] { (*consumer)->Stop(absl::Seconds(10)); });
+  server.OnStop("consumer monitor", [&monitor] { monitor.Stop(); });
+  const pc::pipeline::RetentionFlags retention = pc::pipeline::RetentionFlagsFromFlags();
+  pc::pipeline::RetentionSweeper pruner(
+      {pc::pipeline::OutboxRule(**db, retention.outbox),
+       pc::pipeline::InboxRule(**db, retention.inbox),
+       {.table = "relationship_requests",
+        .keep = retention.idempotency_window,
+        .prune = pc::pipeline::DeleteOlderThan(**db, "relationship_requests", "created_at")}},
+      registry, clock, retention.interval);
+  server.OnStop("retention", [&pruner] { pruner.Stop(); });
 
   relay.Start();
   PC_CHECK_OK(tailer->Start());
   freshness.Start();
   PC_CHECK_OK((*consumer)->Start());
+  monitor.Start();
+  pruner.Start();
   PC_CHECK_OK(server.Start());
   spdlog::info("relationship service ({}) serving gRPC on :{}, admin on :{}", cloud,
                server.grpc_port(), server.admin_port());

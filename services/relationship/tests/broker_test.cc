@@ -187,7 +187,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
     if (seen >= n) return;
     auto line = p.WaitForLine(
         [&](const std::string& l) {
-          return absl::StrContains(l, "applied InvitationAccepted") &&
+          return absl::StrContains(l, "handled InvitationAccepted") &&
                  absl::StrContains(l, needle) && ++seen >= n;
         },
         absl::Seconds(90));
@@ -227,7 +227,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
     for (const std::string& c : customers) {
       const std::string key = partner_ + ":" + c;
       auto applied = [&](const std::string& l) {
-        return absl::StrContains(l, "applied InvitationAccepted") &&
+        return absl::StrContains(l, "handled InvitationAccepted") &&
                absl::StrContains(l, "(" + key + ")");
       };
       auto applied_by = [&](int i) {
@@ -364,7 +364,7 @@ TEST_P(RelationshipBrokerTest, SeedFlowThroughTheTopics) {
   older.set_event_id(pc::NewUuid());
   older.set_aggregate_version(1);
   Publish(first_accept->message.key, older);
-  WaitLine(*replicas_[0], "applied InvitationAccepted " + older.event_id());
+  WaitLine(*replicas_[0], "handled InvitationAccepted " + older.event_id());
   v1::GetRelationshipRequest get;
   get.set_partner_id(partner_);
   get.set_customer_id(customer_);
@@ -395,7 +395,7 @@ TEST_P(RelationshipBrokerTest, ConsumerKilledMidStreamLosesAndDoublesNothing) {
   int applied = 0;
   ASSERT_TRUE(replicas_[0]->WaitForLine(
       [&](const std::string& l) {
-        return absl::StrContains(l, "applied InvitationAccepted") &&
+        return absl::StrContains(l, "handled InvitationAccepted") &&
                absl::StrContains(l, "(" + partner_ + ":") && ++applied >= 20;
       },
       absl::Seconds(90)).ok());
@@ -405,7 +405,7 @@ TEST_P(RelationshipBrokerTest, ConsumerKilledMidStreamLosesAndDoublesNothing) {
 
   replicas_.push_back(StartRelationship(port, "second"));
   const ev::EventEnvelope barrier = PublishAccepted(key, partner_, customer_ + "-barrier");
-  WaitLine(*replicas_[1], "applied InvitationAccepted " + barrier.event_id());
+  WaitLine(*replicas_[1], "handled InvitationAccepted " + barrier.event_id());
   replicas_[1]->Kill(SIGTERM);
   replicas_[1]->Wait();
 

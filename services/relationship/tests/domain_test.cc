@@ -272,9 +272,12 @@ TEST_F(RelationshipDomainTest, WithoutAdminTheRelationshipIsNotRequested) {
 
 TEST_F(RelationshipDomainTest, RedeliveredAcceptanceHasOneEffect) {
   const ev::EventEnvelope e = Accepted("partner-a", "customer-1", true);
-  ASSERT_OK(domain_->ApplyInvitationEvent(e));
+  pc::events::Outcome outcome;
+  ASSERT_OK(domain_->ApplyInvitationEvent(e, &outcome));
+  EXPECT_EQ(outcome, pc::events::Outcome::kApplied);
   ASSERT_OK(Revoke());
-  ASSERT_OK(domain_->ApplyInvitationEvent(e));  // the same event again, after a later change
+  ASSERT_OK(domain_->ApplyInvitationEvent(e, &outcome));  // again, after a later change
+  EXPECT_EQ(outcome, pc::events::Outcome::kDuplicateIgnored) << "counted as applied";
   ASSERT_OK_AND_ASSIGN(v1::Relationship r, Get());
   EXPECT_EQ(r.admin_access(), common::ADMIN_ACCESS_REVOKED) << "the duplicate re-granted";
   EXPECT_THAT(EventTypes(), ElementsAre("RelationshipEstablished", "PermissionRevoked"));

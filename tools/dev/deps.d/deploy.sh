@@ -3,13 +3,14 @@
 #     Kubernetes API types, grpc-go). Go is used from PATH or /usr/local/go; if neither has it,
 #     the toolchain is fetched from the machine's Go module proxy (GOPROXY; golang.org/toolchain)
 #     into the same cache as the Kafka jars;
+#   - promtool (Debian's prometheus package) checks and unit-tests the PrometheusRule alerts;
 #   - podman, buildah, runc and debootstrap (the images), etcd-server (the API server's store);
 #   - kube-apiserver, and kubectl where the machine has none (Debian 12 packages neither), built
 #     once per version into the cache by tools/dev/kube-bin.sh; kubectl is linked into
 #     /usr/local/bin.
 # Fast when present: package checks, a version check and `go mod download` against the cache.
 pc_deploy_missing=()
-for p in podman buildah runc debootstrap etcd-server bc; do
+for p in podman buildah runc debootstrap etcd-server bc prometheus; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pc_deploy_missing+=("$p")
 done
 if [ ${#pc_deploy_missing[@]} -gt 0 ]; then

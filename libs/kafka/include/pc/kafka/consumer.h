@@ -22,12 +22,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pc/kafka/group_membership.h"
 #include "pc/kafka/message.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/security.h"
@@ -51,6 +53,11 @@ struct ConsumerOptions {
   std::string dead_letter_topic = {};  // empty: permanent errors are logged and skipped
   std::string auto_offset_reset = "earliest";
   absl::Duration retry_backoff = absl::Milliseconds(500);
+  // Static membership and timeouts (group_membership.h).
+  GroupMembership membership = {};
+  // How often stored offsets are committed; it is also how far behind the group's committed
+  // offsets (what other replicas see in GroupStatus) trail this member's handling.
+  absl::Duration auto_commit_interval = absl::Seconds(1);
   std::map<std::string, std::string> extra = {};  // applied last
   // With a batch handler (KafkaConsumer::Create), up to this many messages already fetched
   // are handed over at once; 1 = one message at a time.
@@ -70,12 +77,34 @@ struct ConsumerHooks {
   std::function<void()> on_closed = {};
 };
 
+// One partition of the consumer's topics, as the group sees it.
+struct PartitionProgress {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t end = 0;       // high watermark: offset of the next message to be written
+  // The group's committed offset (the low watermark if none), or this member's own next
+  // offset to handle where it holds the partition and is further.
+  int64_t position = 0;
+  bool held = false;       // some member of the group holds it now
+  bool held_here = false;  // this member holds it
+};
+
+// The whole group's progress over every partition of its topics, whoever holds them.
+struct GroupStatus {
+  int64_t lag = 0;  // sum over partitions of end − position
+  int unheld = 0;   // partitions no member holds (rebalancing, or members missing)
+  std::vector<PartitionProgress> partitions;
+  int held_here() const;
+};
+
 class Consumer {
  public:
   virtual ~Consumer() = default;
   virtual absl::Status Start() = 0;
   // Stops polling, commits stored offsets and closes, waiting at most `timeout` for the
-  // close (librdkafka 2.0.2's close can hang); logs and abandons it if it does not finish.
+  // close (librdkafka 2.0.2's close can hang); logs and abandons the close if it does not
+  // finish. It never returns while a handler call is running: whatever the handler uses may
+  // be destroyed once Stop() returned (it logs every 5 s while it waits for one).
   virtual void Stop(absl::Duration timeout) = 0;
 };
 
@@ -94,6 +123,19 @@ class KafkaConsumer : public Consumer {
   // Messages behind the high watermark over the assigned partitions (consumer lag), from
   // librdkafka's cached positions and watermarks: no broker round trip.
   int64_t Lag() const;
+  // Asks the brokers for the group's committed and end offsets over all partitions of the
+  // topics and which partitions its members hold (GroupStatus). UNAVAILABLE / DEADLINE_EXCEEDED
+  // when the brokers do not answer, FAILED_PRECONDITION once stopping. Thread-safe; a few
+  // broker round trips, so call it from a prober, not per scrape.
+  absl::StatusOr<GroupStatus> ProbeGroup(absl::Duration timeout) const;
+  // Partitions assigned to this member now, and since when it has had none (nullopt while it
+  // holds some). Cheap.
+  int assigned_partitions() const;
+  std::optional<absl::Time> unassigned_since() const;
+  // True after librdkafka raised a fatal error (e.g. FENCED_INSTANCE_ID: another live member
+  // uses the same --consumer_instance_id). The consumer cannot recover: restart the process.
+  bool fatal() const;
+  const ConsumerOptions& options() const;
   std::map<std::string, std::string> EffectiveConfig() const;
 
  private:

@@ -4,9 +4,11 @@
 // (overall and per service), reflection (grpc.reflection.v1 and v1alpha, both describing
 // grpc.health.v1 too) and the metrics interceptor
 // (pc_grpc_requests_total{method,code}, pc_grpc_request_duration_seconds), and serves
-// GET /metrics, /healthz and /readyz on admin_port. Wait() blocks until SIGTERM / SIGINT or
-// RequestShutdown(), then shuts down in this order:
+// GET /metrics, /healthz, /readyz and the admin_pages on admin_port. Wait() blocks until
+// SIGTERM / SIGINT or RequestShutdown(), then shuts down in this order:
 //   1. health NOT_SERVING for every service, /readyz 503, then the on_not_serving hook;
+//      calls are still served for drain_delay, while load balancers and Kubernetes
+//      endpoints take the replica out;
 //   2. stop accepting calls; in-flight calls and streams drain until shutdown_grace, then
 //      the rest are cancelled;
 //   3. the OnStop actions, newest first, each logged with its duration;
@@ -23,6 +25,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,11 +43,19 @@ namespace pc::runtime {
 class AdminHttpServer;
 class ReflectionV1Service;
 
+// One extra GET route of the admin HTTP server (e.g. /caughtup).
+struct AdminPage {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
 struct ServerOptions {
   int grpc_port = 0;                      // 0: the kernel picks
   int admin_port = 0;                     // 0: the kernel picks
   std::string bind_address = "0.0.0.0";   // both servers
   absl::Duration shutdown_grace = absl::Seconds(20);
+  absl::Duration drain_delay = absl::ZeroDuration();  // FromFlags(): --drain_delay (5 s)
   int max_message_bytes = 8 << 20;        // receive and send
   Registry* registry = nullptr;           // nullptr: Registry::Default()
   bool handle_signals = true;             // SIGTERM / SIGINT start the shutdown
@@ -55,8 +66,10 @@ struct ServerOptions {
   // answers 503 with its message. The overall health "" (liveness) is not affected.
   std::function<absl::Status()> ready_check;
   absl::Duration ready_check_interval = absl::Seconds(1);
+  // Extra admin routes by path; each must be thread-safe and valid while the server runs.
+  std::map<std::string, std::function<AdminPage()>> admin_pages;
 
-  // grpc_port, admin_port and shutdown_grace from the flags (flags.h).
+  // grpc_port, admin_port, shutdown_grace and drain_delay from the flags (flags.h).
   static ServerOptions FromFlags();
 };
 
@@ -82,7 +95,8 @@ class Server {
 
   // Blocks until a signal or RequestShutdown(), then runs the ordered shutdown.
   void Wait();
-  // Asks Wait() to shut down; safe from any thread, more than once.
+  // Asks Wait() to shut down; safe from any thread, more than once. A call during the
+  // drain_delay ends the delay.
   void RequestShutdown();
 
   // True between Start() and step 1 of the shutdown.
@@ -95,6 +109,8 @@ class Server {
 
  private:
   void Shutdown();
+  // Step 1's drain_delay: calls keep being served while endpoints drop the replica.
+  void WaitDrainDelay();
   // Re-evaluates ready_check every ready_check_interval until the shutdown starts.
   void WatchReadiness();
 
@@ -117,6 +133,7 @@ class Server {
   std::condition_variable cv_;
   bool started_ = false;
   bool shutdown_requested_ = false;
+  int drain_requests_ = 0;  // RequestShutdown() calls since the drain delay began
   int signals_received_ = 0;
   std::once_flag shutdown_once_;
 };

@@ -69,7 +69,8 @@ class Transaction {
 };
 
 // A named lock held by this process until the object is destroyed (PostgreSQL: a session-level
-// advisory lock on a dedicated connection; SQLite: always granted, one process owns the file).
+// advisory lock on a dedicated connection, lost after DatabaseOptions::lock_lease without a
+// Check(); SQLite: always granted, one process owns the file).
 class SessionLock {
  public:
   virtual ~SessionLock() = default;
@@ -107,6 +108,11 @@ struct DatabaseOptions {
   // InTransaction waits for a free pooled connection before UNAVAILABLE.
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration acquire_timeout = absl::Seconds(10);
+  // PostgreSQL: a SessionLock's session is ended by the server (releasing the lock) once it
+  // has been idle this long (`idle_session_timeout`): a holder that froze (SIGSTOP, a stuck
+  // VM) or vanished without closing its connection loses the lock within this bound. The
+  // holder must Check() more often than this. 0 disables it.
+  absl::Duration lock_lease = absl::Seconds(10);
   // PostgreSQL: `application_name` shown in pg_stat_activity.
   std::string application_name = "partnercenter";
 };
