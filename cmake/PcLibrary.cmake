@@ -77,3 +77,18 @@ function(pc_test name)
     set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
   endif()
 endfunction()
+
+# pc_service_binary(pc-relationship SOURCES src/main.cc DEPS …): a service's release binary and,
+# from the same objects, `pc-relationship-failpoints`, which links pc::failpoints so that
+# PC_FAILPOINTS can crash or pause it at named points (tests/fault). Images ship only the first.
+function(pc_service_binary name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name}_objects OBJECT ${ARG_SOURCES})
+  target_link_libraries(${name}_objects PRIVATE ${ARG_DEPS})
+  pc_warnings(${name}_objects)
+  add_executable(${name} $<TARGET_OBJECTS:${name}_objects>)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  add_executable(${name}-failpoints $<TARGET_OBJECTS:${name}_objects>)
+  target_link_libraries(${name}-failpoints PRIVATE pc::failpoints ${ARG_DEPS})
+  set_property(GLOBAL APPEND PROPERTY PC_SERVICE_BINARIES ${name})
+endfunction()

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "group_probe.h"
+#include "pc/common/failpoint.h"
 #include "rdkafka_util.h"
 #include "spdlog/spdlog.h"
 
@@ -225,6 +226,7 @@ struct ConsumerState {
   }
 
   void StoreOffset(const ConsumedMessage& message) {
+    pc::failpoint::Hit("consumer.after_commit");  // the handler's effect is committed
     NextOffset(message, message.offset + 1, message.offset + 1);
     PartitionListPtr list = OnePartition(message, message.offset + 1);
     rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk, list.get());

@@ -172,6 +172,11 @@ absl::Status Database::InTransaction(const TransactionFn& fn) {
   return RunTransaction(fn);
 }
 
+absl::Status NotifyOnCommit(Transaction& tx, std::string_view channel) {
+  if (tx.dialect() != Dialect::kPostgres) return absl::OkStatus();
+  return tx.Query("SELECT pg_notify($1, '')", {std::string(channel)}).status();
+}
+
 absl::StatusOr<std::unique_ptr<Database>> Open(std::string_view url_view,
                                                const DatabaseOptions& options) {
   std::string url(url_view);

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "pc/common/errors.h"
+#include "pc/common/failpoint.h"
 #include "pc/common/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -80,6 +81,7 @@ absl::Status Outbox::Append(Transaction& tx, const OutboxRecord& record) {
   if (record.event_id.empty()) return pc::InvalidFieldError("event_id", "is empty");
   if (record.event_type.empty()) return pc::InvalidFieldError("event_type", "is empty");
   PC_ASSIGN_OR_RETURN(std::string headers, HeadersToJson(record.headers));
+  PC_RETURN_IF_ERROR(NotifyOnCommit(tx, kOutboxChannel));
   return tx
       .Execute(
           "INSERT INTO outbox (topic, key, event_id, event_type, payload, headers, aggregate_key, "
@@ -199,6 +201,7 @@ void OutboxRelay::Run() {
     }
     if (lock_ != nullptr && !lock_->Check().ok()) {
       spdlog::warn("outbox relay: lost the relay lock; standing by");
+      listener_.reset();
       lock_.reset();
       leader_ = false;
     }
@@ -215,6 +218,15 @@ void OutboxRelay::Run() {
       lock_ = *std::move(lock);
       leader_ = true;
       spdlog::info("outbox relay: holding the relay lock, publishing");
+      // Commits on other replicas wake the leader at once instead of at its next poll.
+      absl::StatusOr<std::unique_ptr<Listener>> listener =
+          db_.Listen(kOutboxChannel, [this] { Notify(); });
+      if (listener.ok()) {
+        listener_ = *std::move(listener);
+      } else {
+        spdlog::warn("outbox relay: no wake-ups from other replicas ({}); polling every {}",
+                     listener.status().ToString(), absl::FormatDuration(options_.poll_interval));
+      }
     }
     absl::StatusOr<bool> full = PublishBatch();
     if (!full.ok()) {
@@ -222,10 +234,12 @@ void OutboxRelay::Run() {
       continue;
     }
     backoff = options_.initial_backoff;
+    pc::failpoint::Hit("relay.between_batches");
     if (*full) continue;
     if (options_.on_idle) options_.on_idle();
     Wait(options_.poll_interval, /*wake_on_notify=*/true);
   }
+  listener_.reset();
   lock_.reset();
   leader_ = false;
   exited_.Notify();
@@ -290,6 +304,7 @@ absl::StatusOr<bool> OutboxRelay::PublishBatch() {
   if (delivered > 0) {
     std::vector<OutboxEntry> published(entries.begin(), entries.begin() + delivered);
     if (options_.on_published) options_.on_published(published);
+    pc::failpoint::Hit("relay.after_publish");
     std::vector<int64_t> ids;
     std::vector<Value> params = {absl::ToUnixMicros(absl::Now())};
     std::string sql = "UPDATE outbox SET sent_at = $1 WHERE id IN (";

@@ -1,9 +1,15 @@
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -264,6 +270,106 @@ class PgSessionLock final : public SessionLock {
   PGconn* conn_;
 };
 
+// LISTEN on a connection of its own, on a thread of its own: every notification on the channel
+// calls `wake`. A lost connection is reopened (backoff 100 ms doubling to 5 s) and then `wake`
+// is called once, because commits in between were not heard. An idle connection is checked
+// every 30 s, so a server gone silently is noticed.
+class PgListener final : public Listener {
+ public:
+  PgListener(std::string url, DatabaseOptions options, std::string channel,
+             std::function<void()> wake)
+      : url_(std::move(url)), options_(std::move(options)), channel_(std::move(channel)),
+        wake_(std::move(wake)) {
+    if (::pipe2(stop_, O_CLOEXEC | O_NONBLOCK) != 0) stop_[0] = stop_[1] = -1;
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PgListener() override {
+    const char byte = 1;
+    if (stop_[1] < 0 || ::write(stop_[1], &byte, 1) != 1) stopping_fallback_ = true;
+    thread_.join();
+    for (int fd : stop_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+ private:
+  static constexpr int kIdleCheckMs = 30'000;
+
+  void Run() {
+    absl::Duration backoff = absl::Milliseconds(100);
+    bool reconnecting = false;
+    while (true) {
+      absl::StatusOr<PGconn*> conn = Connect(url_, options_);
+      if (conn.ok()) {
+        char* ident = PQescapeIdentifier(*conn, channel_.data(), channel_.size());
+        absl::Status listening = ident == nullptr
+            ? absl::InternalError("escaping the channel name failed")
+            : Command(*conn, absl::StrCat("LISTEN ", ident).c_str(), "listen");
+        if (ident != nullptr) PQfreemem(ident);
+        if (listening.ok()) {
+          if (reconnecting) wake_();
+          backoff = absl::Milliseconds(100);
+          const bool stop = Listening(*conn);
+          PQfinish(*conn);
+          if (stop) return;
+        } else {
+          spdlog::warn("postgres listener {}: {}", channel_, listening.ToString());
+          PQfinish(*conn);
+        }
+      } else {
+        spdlog::warn("postgres listener {}: {}", channel_, conn.status().ToString());
+      }
+      reconnecting = true;
+      if (StopRequested(absl::ToInt64Milliseconds(backoff))) return;
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    }
+  }
+
+  // Waits for notifications until the connection fails (false) or the listener stops (true).
+  bool Listening(PGconn* conn) {
+    while (true) {
+      pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {stop_[0], POLLIN, 0}};
+      const int ready = ::poll(fds, stop_[0] >= 0 ? 2 : 1, StopPollMs());
+      if (ready < 0 && errno == EINTR) continue;
+      if (stopping_fallback_ || (stop_[0] >= 0 && (fds[1].revents & POLLIN))) return true;
+      absl::Status alive = ready == 0 ? Command(conn, "SELECT 1", "listener check")
+                           : PQconsumeInput(conn) == 1
+                               ? absl::OkStatus()
+                               : absl::UnavailableError(Trimmed(PQerrorMessage(conn)));
+      bool heard = false;
+      while (PGnotify* note = PQnotifies(conn)) {
+        heard = true;
+        PQfreemem(note);
+      }
+      if (heard) wake_();
+      if (!alive.ok()) {
+        spdlog::warn("postgres listener {}: connection lost ({}); reconnecting", channel_,
+                     alive.ToString());
+        return false;
+      }
+    }
+  }
+
+  int StopPollMs() const { return stop_[0] >= 0 ? kIdleCheckMs : 100; }
+
+  bool StopRequested(int64_t wait_ms) {
+    if (stop_[0] < 0) {
+      absl::SleepFor(absl::Milliseconds(wait_ms));
+      return stopping_fallback_.load();
+    }
+    pollfd fd{stop_[0], POLLIN, 0};
+    return ::poll(&fd, 1, static_cast<int>(wait_ms)) > 0 || stopping_fallback_.load();
+  }
+
+  const std::string url_;
+  const DatabaseOptions options_;
+  const std::string channel_;
+  const std::function<void()> wake_;
+  int stop_[2] = {-1, -1};
+  std::atomic<bool> stopping_fallback_{false};  // if the pipe could not be made or written
+  std::thread thread_;
+};
+
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string url, const DatabaseOptions& options, PGconn* first)
@@ -318,6 +424,11 @@ class PostgresDatabase final : public Database {
       PQfinish(conn);
     }
     return nullptr;
+  }
+
+  absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string_view channel,
+                                                   std::function<void()> wake) override {
+    return std::make_unique<PgListener>(url_, options_, std::string(channel), std::move(wake));
   }
 
  protected:

@@ -111,6 +111,29 @@ TEST_F(StoragePostgresTest, OnlyOneRelayPublishesAndAStandbyTakesOver) {
   EXPECT_EQ(publisher_a.attempts().size(), 10u);
 }
 
+// A commit on another replica wakes the leader through LISTEN/NOTIFY: with an hour-long poll
+// and no in-process Notify(), the row is published only if the notification arrives.
+TEST_F(StoragePostgresTest, ACommitOnAnotherReplicaWakesTheLeaderAtOnce) {
+  auto db_a = OpenOrDie();
+  auto db_b = OpenOrDie();
+  ASSERT_NE(db_a, nullptr);
+  ASSERT_NE(db_b, nullptr);
+  ASSERT_OK(MigrateOutboxAndInbox(*db_a));
+  FakePublisher publisher;
+  RelayObserver observer;
+  OutboxRelayOptions options{.poll_interval = absl::Hours(1)};
+  observer.Attach(options);
+  OutboxRelay relay(*db_a, publisher, options);
+  relay.Start();
+  ASSERT_TRUE(observer.WaitForIdle());  // leading, waiting out its hour
+  ASSERT_TRUE(relay.is_leader());
+  ASSERT_OK(db_b->InTransaction(
+      [&](Transaction& tx) { return Outbox::Append(tx, MakeRecord("from-b")); }));
+  ASSERT_TRUE(observer.WaitForSent(1)) << "the leader did not hear the other replica's commit";
+  EXPECT_EQ(publisher.delivered().size(), 1u);
+  ASSERT_OK(relay.Stop(kDeadline));
+}
+
 // A holder that stops checking its lock (frozen by SIGSTOP, or gone without closing its
 // connection: to the server both look like an idle session) loses it once its lease ran out,
 // and another replica gets it; the frozen holder learns it at its next Check().

@@ -36,7 +36,8 @@ class InvitationGrpcService final : public v1::InvitationService::Service {
 
  private:
   template <typename Req, typename Resp, typename Method>
-  grpc::Status Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp, Method method);
+  grpc::Status Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp, Method method,
+                      bool mutates = false);
 
   InvitationDomain& domain_;
   const pc::auth::Verifier& verifier_;

@@ -1,6 +1,9 @@
 #include "grpc_service.h"
 
+#include <string_view>
+
 #include "pc/auth/grpc_auth.h"
+#include "pc/common/failpoint.h"
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
 
@@ -8,20 +11,26 @@ namespace pc::relationship {
 
 template <typename Req, typename Resp, typename Method>
 grpc::Status RelationshipGrpcService::Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp,
-                                             Method method) {
+                                             Method method, bool mutates) {
   absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, tokens_, clock_);
   if (!claims.ok()) return pc::ToGrpcStatus(claims.status());
   const CallContext call{*std::move(claims), pc::auth::CorrelationIdOf(*ctx), pc::auth::BearerTokenOf(*ctx)};
   auto result = (domain_.*method)(call, *req);
   if (!result.ok()) return pc::ToGrpcStatus(result.status());
+  if (mutates) pc::failpoint::Hit("rpc.after_commit");  // committed; the caller has no answer yet
   *resp = *std::move(result);
   return grpc::Status::OK;
+}
+
+// Reads are the RPCs named Get…, List… and Check…; every other one commits a change.
+constexpr bool IsRead(std::string_view method) {
+  return method.starts_with("Get") || method.starts_with("List") || method.starts_with("Check");
 }
 
 #define PC_RELATIONSHIP_RPC(Method, Req, Resp)                                                  \
   grpc::Status RelationshipGrpcService::Method(grpc::ServerContext* ctx, const Req* req,        \
                                                Resp* resp) {                                    \
-    return Handle(ctx, req, resp, &RelationshipDomain::Method);                                 \
+    return Handle(ctx, req, resp, &RelationshipDomain::Method, !IsRead(#Method));               \
   }
 PC_RELATIONSHIP_RPCS(PC_RELATIONSHIP_RPC)
 #undef PC_RELATIONSHIP_RPC

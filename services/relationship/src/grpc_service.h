@@ -48,7 +48,8 @@ class RelationshipGrpcService final : public v1::RelationshipService::Service {
 
  private:
   template <typename Req, typename Resp, typename Method>
-  grpc::Status Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp, Method method);
+  grpc::Status Handle(grpc::ServerContext* ctx, const Req* req, Resp* resp, Method method,
+                      bool mutates);
 
   RelationshipDomain& domain_;
   pc::auth::VerifiedTokenCache tokens_;

@@ -78,6 +78,12 @@ class SessionLock {
   virtual absl::Status Check() = 0;
 };
 
+// Delivers cross-process wake-ups while it lives (see Database::Listen).
+class Listener {
+ public:
+  virtual ~Listener() = default;
+};
+
 class Database {
  public:
   using TransactionFn = std::function<absl::Status(Transaction&)>;
@@ -93,9 +99,22 @@ class Database {
   // Takes the lock `name` if no other session holds it; nullptr if another one does.
   virtual absl::StatusOr<std::unique_ptr<SessionLock>> TryLock(std::string_view name) = 0;
 
+  // Calls `wake` (on a thread of its own) soon after any session, in any process, commits a
+  // transaction that ran NotifyOnCommit(tx, channel); also once after a lost listening
+  // connection is back, since commits in between went unheard. PostgreSQL: LISTEN on a
+  // dedicated connection. SQLite: nullptr (one process owns the file; wake it in-process).
+  virtual absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string_view channel,
+                                                           std::function<void()> wake) {
+    return nullptr;
+  }
+
  protected:
   virtual absl::Status RunTransaction(const TransactionFn& fn) = 0;
 };
+
+// Makes the commit of `tx` wake the Listen(channel) callbacks (PostgreSQL NOTIFY: one per
+// channel per transaction, however often it is called; SQLite: nothing).
+absl::Status NotifyOnCommit(Transaction& tx, std::string_view channel);
 
 struct DatabaseOptions {
   // SQLite: PRAGMA synchronous — "FULL" (default: a commit survives power loss), "NORMAL", "OFF".

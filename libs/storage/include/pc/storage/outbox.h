@@ -76,8 +76,12 @@ class Outbox {
   static absl::StatusOr<int64_t> DeleteSentBefore(Database& db, absl::Time cutoff);
 };
 
+// The channel an Append's commit notifies (PostgreSQL), on which the leading relay listens.
+inline constexpr char kOutboxChannel[] = "pc_outbox";
+
 struct OutboxRelayOptions {
-  // How often to look for rows without a Notify() (rows written by other replicas).
+  // How often to look for rows without a Notify(). On PostgreSQL a commit on any replica
+  // notifies the leader (LISTEN/NOTIFY), so this is only the fallback for a lost listener.
   absl::Duration poll_interval = absl::Seconds(1);
   int batch_size = 100;
   // Wait after a failed batch: doubles from initial to max, reset by a successful batch.
@@ -140,6 +144,7 @@ class OutboxRelay {
   std::thread thread_;
   absl::Notification exited_;
   std::unique_ptr<SessionLock> lock_;  // relay thread only
+  std::unique_ptr<Listener> listener_;  // relay thread only: held with the lock
   std::atomic<int64_t> published_total_{0};
   std::atomic<int64_t> failed_total_{0};
   std::atomic<bool> leader_{false};
