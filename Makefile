@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps configure build test test-unit test-integration run bench images format clean
+.PHONY: all deps configure build test test-unit test-integration run bench images fuzz format clean
 
 all: build
 
@@ -44,6 +44,12 @@ bench: build
 # One runtime image per service (podman, local Debian 12 base), tagged as deploy/k8s names them.
 images: build
 	@tools/dev/images.sh $(BUILD_DIR)
+
+# Every fuzz target for SECONDS each (default 60) in the clang build $(BUILD_DIR)/fuzz-clang;
+# the fuzz CTest tier of `make test` runs each for a short fixed time instead. fuzz/README.md.
+SECONDS ?= 60
+fuzz: deps
+	@PC_FUZZ_BUILD_DIR=$(abspath $(BUILD_DIR))/fuzz-clang JOBS=$(JOBS) tools/dev/fuzz.sh all $(SECONDS)
 
 format:
 	@command -v clang-format >/dev/null || { echo "apt-get install clang-format"; exit 1; }

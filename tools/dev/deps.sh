@@ -15,6 +15,7 @@ PACKAGES=(
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev
   libjwt-dev nlohmann-json3-dev libspdlog-dev libboost-dev libssl-dev
   kcat postgresql-15 openjdk-17-jre-headless maven curl openssl
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev  # the fuzz tier (fuzz/README.md)
 )
 if [ -n "${PC_EXTRA_PACKAGES:-}" ]; then read -r -a extra <<<"$PC_EXTRA_PACKAGES"; PACKAGES+=("${extra[@]}"); fi
 

@@ -1,7 +1,12 @@
+#include <algorithm>
+#include <cstdlib>
+#include <iterator>
 #include <iostream>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "pc/auth/claims.h"
 #include "google/protobuf/util/json_util.h"
 #include "pc/auth/minter.h"
 #include "pc/common/errors.h"
@@ -42,6 +47,13 @@ void PrintJson(const google::protobuf::Message& m) {
 }
 
 absl::StatusOr<std::string> Mint(const std::string& tenant, const std::string& role) {
+  // A token with a role no service knows would only be refused later, call after call.
+  static const char* const kRoles[] = {pc::auth::kRolePartnerAdmin, pc::auth::kRolePartnerAgent,
+                                       pc::auth::kRoleCustomerAdmin, pc::auth::kRoleService};
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown role '", role, "'; use ", absl::StrJoin(kRoles, ", ")));
+  }
   auto minter = pc::auth::Minter::FromDirectory(
       absl::GetFlag(FLAGS_jwt_keys_dir), absl::GetFlag(FLAGS_jwt_kid),
       absl::GetFlag(FLAGS_jwt_issuer), absl::GetFlag(FLAGS_jwt_audience));

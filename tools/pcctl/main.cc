@@ -19,6 +19,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
@@ -102,7 +104,17 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("pcctl <command> [args] [--flags]; see tools/pcctl/README.md");
+  absl::SetProgramUsageMessage(
+      "pcctl <command> [args] [--flags]; commands: pcctl with no arguments; see "
+      "tools/pcctl/README.md");
+  // --help and --helpshort list pcctl's own flags (absl's default looks for a file named
+  // pcctl.cc or pcctl_main.cc, so it matched none: "No flags matched").
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "tools/pcctl/");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   if (args.empty()) return Usage();

@@ -21,12 +21,18 @@ absl::Status Unauthenticated(std::string_view why) {
   return pc::WithReason(absl::UnauthenticatedError(std::string(why)), pc::reason::kInvalidToken);
 }
 
+// RFC 7515 §2 base64url: the URL-safe alphabet, no padding, no whitespace, and the one
+// canonical spelling (unused low bits of the last character zero), so one token has one
+// spelling. Checked by re-encoding what absl decoded.
+bool StrictBase64UrlDecode(std::string_view segment, std::string* raw) {
+  absl::string_view in(segment.data(), segment.size());
+  return absl::WebSafeBase64Unescape(in, raw) && absl::WebSafeBase64Escape(*raw) == in;
+}
+
 // A base64url segment holding a JSON object.
 std::optional<Json> DecodeJsonSegment(std::string_view segment) {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(absl::string_view(segment.data(), segment.size()), &raw)) {
-    return std::nullopt;
-  }
+  if (!StrictBase64UrlDecode(segment, &raw)) return std::nullopt;
   Json json = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) return std::nullopt;
   return json;
@@ -78,8 +84,8 @@ absl::StatusOr<Verifier> Verifier::Create(Options options, KeySet keys) {
   if (!IsValidCloud(options.cloud)) {
     return absl::InvalidArgumentError("verifier: cloud must be global, usgov or germany");
   }
-  if (options.clock_skew < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("verifier: clock_skew must not be negative");
+  if (options.clock_skew < absl::ZeroDuration() || options.clock_skew > kMaxClockSkew) {
+    return absl::InvalidArgumentError("verifier: clock_skew must be between 0 and 5 minutes");
   }
   if (keys.empty()) return absl::InvalidArgumentError("verifier: no public keys configured");
   return Verifier(std::move(options), std::move(keys));
@@ -108,7 +114,9 @@ absl::StatusOr<Claims> Verifier::Verify(std::string_view token, absl::Time now) 
   if (*alg != AlgorithmName(key->alg)) return Unauthenticated("algorithm does not match the key");
   std::optional<Json> payload = DecodeJsonSegment(token.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!payload) return Unauthenticated("malformed token payload");
-  if (dot2 + 1 == token.size() || !SignatureValid(token, *key)) {
+  std::string signature;
+  if (dot2 + 1 == token.size() || !StrictBase64UrlDecode(token.substr(dot2 + 1), &signature) ||
+      !SignatureValid(token, *key)) {
     return Unauthenticated("invalid signature");
   }
 
@@ -125,6 +133,7 @@ absl::StatusOr<Claims> Verifier::Verify(std::string_view token, absl::Time now) 
   if (payload->contains("iat")) {
     std::optional<absl::Time> iat = TimeClaim(*payload, "iat");
     if (!iat) return Unauthenticated("invalid iat");
+    if (*iat > now + options_.clock_skew) return Unauthenticated("token issued in the future");
     claims.issued_at = *iat;
   }
 

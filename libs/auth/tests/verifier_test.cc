@@ -337,6 +337,57 @@ TEST(VerifierExpiryTest, ExactNotBeforeBoundary) {
   EXPECT_EQ(early.message(), "token not yet valid");
 }
 
+// One token, one spelling: a base64url character whose unused low bits are set decodes to
+// the same bytes, and padding or a non-URL-safe alphabet spell the same segment again.
+TEST(VerifierTest, RefusesNonCanonicalBase64UrlInEverySegment) {
+  std::string token = GoodEsToken();
+  ASSERT_TRUE(MakeVerifier().Verify(token, kNow).ok());
+  const size_t dot1 = token.find('.');
+  const size_t dot2 = token.find('.', dot1 + 1);
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  int accepted = 0;
+  for (size_t end : {dot1, dot2, token.size()}) {
+    for (char c : alphabet) {
+      std::string variant = token;
+      if (variant[end - 1] == c) continue;
+      variant[end - 1] = c;
+      if (MakeVerifier().Verify(variant, kNow).ok()) ++accepted;
+    }
+  }
+  EXPECT_EQ(accepted, 0);
+  for (const std::string& variant :
+       {token + "=", token.substr(0, dot2 + 1) + "=" + token.substr(dot2 + 1),
+        token.substr(0, dot1) + "=" + token.substr(dot1), token + " ", token + "\n"}) {
+    absl::Status status = MakeVerifier().Verify(variant, kNow).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << variant;
+  }
+}
+
+TEST(VerifierExpiryTest, IssuedInTheFutureIsRefusedBeyondTheSkew) {
+  Verifier verifier = MakeVerifier(absl::Seconds(60));
+  auto issued = [&](absl::Duration ahead) {
+    return verifier.Verify(SignEs(With(GoodPayload(), "iat", absl::ToUnixSeconds(kNow + ahead))),
+                           kNow);
+  };
+  EXPECT_TRUE(issued(absl::Seconds(60)).ok());
+  absl::Status status = issued(absl::Seconds(61)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status.message(), "token issued in the future");
+  EXPECT_EQ(issued(absl::Hours(24)).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(VerifierExpiryTest, ExpiredBeyondTheDefaultSkewIsRefused) {
+  Verifier verifier = MakeVerifier();
+  EXPECT_EQ(verifier.options().clock_skew, absl::Seconds(60));
+  auto expired = [&](absl::Duration ago) {
+    return verifier.Verify(SignEs(With(GoodPayload(), "exp", absl::ToUnixSeconds(kNow - ago))),
+                           kNow);
+  };
+  EXPECT_TRUE(expired(absl::Seconds(30)).ok());  // within the stated leeway
+  EXPECT_EQ(expired(absl::Seconds(60)).status().message(), "token expired");
+}
+
 TEST(VerifierCreateTest, RejectsBadConfiguration) {
   struct Case {
     std::string name;
@@ -348,6 +399,8 @@ TEST(VerifierCreateTest, RejectsBadConfiguration) {
       {"NoAudience", {kIssuer, "", kCloudGlobal}, true},
       {"BadCloud", {kIssuer, kAudience, "mars"}, true},
       {"NegativeSkew", {kIssuer, kAudience, kCloudGlobal, absl::Seconds(-1)}, true},
+      {"SkewAboveBound", {kIssuer, kAudience, kCloudGlobal, kMaxClockSkew + absl::Seconds(1)},
+       true},
       {"NoKeys", {kIssuer, kAudience, kCloudGlobal}, false},
   };
   for (const Case& c : cases) {

@@ -6,14 +6,16 @@
 
 #include "absl/strings/cord.h"
 #include "google/rpc/status.pb.h"
+#include "pc/common/errors.h"
 
 namespace pc {
 namespace {
 constexpr char kTypeUrlPrefix[] = "type.googleapis.com/";
 }  // namespace
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
+grpc::Status ToGrpcStatus(const absl::Status& in) {
+  if (in.ok()) return grpc::Status::OK;
+  const absl::Status status = WithDefaultReason(in);
   const auto code = static_cast<grpc::StatusCode>(status.code());
   const std::string message(status.message());
   google::rpc::Status details;

@@ -80,4 +80,18 @@ absl::Status ValidateText(const std::string& field, const std::string& value, si
   return absl::OkStatus();
 }
 
+absl::Status ValidateTimestamp(const std::string& field, int64_t seconds, int32_t nanos) {
+  constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  if (seconds < kMinSeconds || seconds > kMaxSeconds || nanos < 0 || nanos > 999'999'999) {
+    return InvalidFieldError(field, "must be a timestamp between 0001-01-01 and 9999-12-31");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMaxEntries(const std::string& field, int size, int max) {
+  if (size > max) return InvalidFieldError(field, absl::StrCat("must have at most ", max, " entries"));
+  return absl::OkStatus();
+}
+
 }  // namespace pc

@@ -6,6 +6,7 @@
 #include "pc/common/ids.h"
 #include "pc/common/status_macros.h"
 #include "pc/common/url.h"
+#include "pc/common/validation.h"
 
 namespace pc {
 namespace {
@@ -72,6 +73,79 @@ TEST(GrpcStatus, EveryCanonicalCodeMapsOneToOne) {
     EXPECT_EQ(static_cast<int>(ToGrpcStatus(in).error_code()), c);
     EXPECT_EQ(static_cast<int>(FromGrpcStatus(ToGrpcStatus(in)).code()), c);
   }
+}
+
+TEST(GrpcStatus, EveryErrorCodeLeavesWithAnErrorInfoReason) {
+  for (int c = 1; c <= 16; ++c) {
+    const auto code = static_cast<absl::StatusCode>(c);
+    const absl::Status out = FromGrpcStatus(ToGrpcStatus(absl::Status(code, "m")));
+    EXPECT_EQ(ReasonOf(out), absl::StatusCodeToString(code)) << c;
+    EXPECT_EQ(out.message(), "m");
+  }
+  // A reason the code path gave is kept.
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(ToGrpcStatus(ResourceNotFoundError("relationship", "no")))),
+            reason::kNotFound);
+  EXPECT_EQ(ReasonMetadataOf(ResourceNotFoundError("relationship", "no")).at("resource"),
+            "relationship");
+}
+
+TEST(Errors, RateLimitedCarriesRetryInfoAcrossTheWire) {
+  const absl::Status in = RateLimitedError("slow down", absl::Milliseconds(89'500));
+  EXPECT_EQ(in.code(), absl::StatusCode::kResourceExhausted);
+  const absl::Status out = FromGrpcStatus(ToGrpcStatus(in));
+  EXPECT_EQ(ReasonOf(out), reason::kRateLimited);
+  ASSERT_TRUE(RetryDelayOf(out).has_value());
+  EXPECT_EQ(*RetryDelayOf(out), absl::Seconds(90));  // rounded up, never early
+  EXPECT_EQ(ReasonMetadataOf(out).at("retry_after_seconds"), "90");
+  EXPECT_EQ(RetryDelayOf(absl::ResourceExhaustedError("x")), std::nullopt);
+}
+
+TEST(Errors, FieldViolationsReportEveryInvalidFieldAtOnce) {
+  FieldViolations v;
+  v.Add(absl::OkStatus());
+  EXPECT_TRUE(v.empty());
+  EXPECT_TRUE(v.ToStatus().ok());
+  v.Add(InvalidFieldError("a", "is required"));
+  v.Add(absl::OkStatus());
+  v.Add("b", "is too long");
+  const absl::Status s = FromGrpcStatus(ToGrpcStatus(v.ToStatus()));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "a: is required; b: is too long");
+  EXPECT_EQ(ReasonOf(s), reason::kInvalidField);
+  EXPECT_EQ(ReasonMetadataOf(s).at("field"), "a");
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_EQ(FieldViolationsOf(s), (std::vector<Pair>{{"a", "is required"}, {"b", "is too long"}}));
+  EXPECT_EQ(FieldViolationsOf(InvalidFieldError("x", "y")), (std::vector<Pair>{{"x", "y"}}));
+  // An error that is not about a field wins: it is the answer, not a violation.
+  FieldViolations mixed;
+  mixed.Add("a", "bad");
+  mixed.Add(absl::PermissionDeniedError("no"));
+  EXPECT_EQ(mixed.ToStatus().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(Validation, CountryCodesAreTheAssignedIso3166Alpha2Set) {
+  int assigned = 0;
+  for (char a = 'A'; a <= 'Z'; ++a) {
+    for (char b = 'A'; b <= 'Z'; ++b) assigned += IsIsoCountryCode(std::string{a, b});
+  }
+  EXPECT_EQ(assigned, 249);
+  for (const char* code : {"BR", "US", "DE", "AX", "ZW", "SS"}) EXPECT_TRUE(IsIsoCountryCode(code));
+  for (const char* code : {"ZZ", "XK", "UK", "EU", "br", "B", "BRA", ""}) {
+    EXPECT_EQ(ValidateCountryCode("country", code).code(), absl::StatusCode::kInvalidArgument)
+        << code;
+  }
+}
+
+TEST(Validation, TimestampsOutsideTheProtobufRangeAreRefused) {
+  EXPECT_TRUE(ValidateTimestamp("t", 0, 0).ok());
+  EXPECT_TRUE(ValidateTimestamp("t", 253'402'300'799, 999'999'999).ok());  // 9999-12-31
+  EXPECT_TRUE(ValidateTimestamp("t", -62'135'596'800, 0).ok());            // 0001-01-01
+  EXPECT_EQ(ValidateTimestamp("t", 253'402'300'800, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTimestamp("t", -62'135'596'801, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTimestamp("t", 0, -1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTimestamp("t", 0, 1'000'000'000).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateMaxEntries("ids", 101, 100).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateMaxEntries("ids", 100, 100).ok());
 }
 
 absl::StatusOr<int> Half(int x) {

@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "protobuf_log.h"
 #include "spdlog/sinks/stdout_sinks.h"
 
 namespace pc::runtime {
@@ -83,6 +84,7 @@ void SetupLogging(const std::string& service, LogFormat format,
   logger->set_level(level);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
+  InstallProtobufLogHandler();
 }
 
 CorrelationScope::CorrelationScope(std::string correlation_id)

@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 
 namespace pc::runtime {
 namespace {
@@ -67,16 +69,23 @@ class MetricsInterceptorFactory final
   }
 
  private:
+  // "/package.Service/Method" if the server serves that method; "unknown" for an unknown
+  // service, "/package.Service/unknown" for an unknown method of a known one.
   std::string MethodLabel(const char* method) const {
-    // "/package.Service/Method"
     std::string_view path = method ? method : "";
     size_t slash = path.find('/', 1);
     if (path.empty() || path[0] != '/' || slash == std::string_view::npos) return "unknown";
-    std::string_view service = path.substr(1, slash - 1);
+    std::string service(path.substr(1, slash - 1));
+    std::string name(path.substr(slash + 1));
+    // Health's descriptors are linked into the generated pool by server.cc.
     bool known = service == "grpc.health.v1.Health" ||
                  service == "grpc.reflection.v1alpha.ServerReflection" ||
                  std::find(services_->begin(), services_->end(), service) != services_->end();
-    return known ? std::string(path) : "unknown";
+    if (!known) return "unknown";
+    const auto* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+    const bool served = descriptor != nullptr && descriptor->FindMethodByName(name) != nullptr;
+    return served ? std::string(path) : absl::StrCat("/", service, "/unknown");
   }
 
   const std::vector<std::string>* services_;

@@ -14,6 +14,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/server_initializer.h"
+#include "error_details_interceptor.h"
 #include "metrics_interceptor.h"
 #include "pc/common/status_macros.h"
 #include "pc/runtime/flags.h"
@@ -172,6 +173,7 @@ absl::Status Server::Start() {
         reflection_v1_->SetServiceList(list);  // live: grpc.health.v1.Health is added at start
       }));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeErrorDetailsInterceptorFactory());  // first: metrics see its code
   interceptors.push_back(MakeMetricsInterceptorFactory(*registry_, &service_names_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

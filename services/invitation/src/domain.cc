@@ -1,5 +1,7 @@
 #include "domain.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,8 +28,9 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 200;
 
 Timestamp ToProto(absl::Time t) { return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t)); }
+// Exact for every valid Timestamp (0001–9999), unlike a detour through int64 nanoseconds.
 absl::Time FromProto(const Timestamp& t) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(t));
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 common::Actor ActorOf(const CallContext& call) {
@@ -42,6 +45,15 @@ common::Actor ActorOf(const CallContext& call) {
   return actor;
 }
 
+// The customer's tenant once it responded, or before that the tenant the hint names.
+std::string KnownCustomerId(const Invitation& inv) {
+  if (!inv.customer_id().empty()) return inv.customer_id();
+  if (inv.customer_hint().hint_case() == common::CustomerHint::kTenantId) {
+    return inv.customer_hint().tenant_id();
+  }
+  return "";
+}
+
 ev::EventEnvelope NewEvent(const Invitation& inv, const CallContext* call, ev::Cause cause,
                            absl::Time now) {
   common::Actor actor;
@@ -54,7 +66,7 @@ ev::EventEnvelope NewEvent(const Invitation& inv, const CallContext* call, ev::C
   return pc::events::NewEnvelope(
       {.cloud = pc::events::CloudName(inv.cloud()),
        .partner_id = inv.partner_id(),
-       .customer_id = inv.customer_id(),
+       .customer_id = KnownCustomerId(inv),
        .aggregate_id = inv.id(),
        .aggregate_version = inv.version(),
        .actor = actor,
@@ -126,15 +138,34 @@ absl::Status ValidatePageSize(int32_t page_size) {
   return absl::OkStatus();
 }
 
+// Every invalid field at once (a BadRequest with one violation per field).
 absl::Status ValidateProfile(const common::CustomerProfile& p) {
-  if (p.company_name().empty()) return InvalidFieldError("customer_profile.company_name", "is required");
-  PC_RETURN_IF_ERROR(ValidateText("customer_profile.company_name", p.company_name(), 200));
-  PC_RETURN_IF_ERROR(ValidateDomain("customer_profile.primary_domain", p.primary_domain()));
-  const std::string& c = p.country();
-  if (c.size() != 2 || !absl::ascii_isupper(static_cast<unsigned char>(c[0])) ||
-      !absl::ascii_isupper(static_cast<unsigned char>(c[1]))) {
-    return InvalidFieldError("customer_profile.country",
-                             "must be an ISO 3166-1 alpha-2 code such as BR");
+  pc::FieldViolations violations;
+  if (p.company_name().empty()) {
+    violations.Add("customer_profile.company_name", "is required");
+  } else {
+    violations.Add(ValidateText("customer_profile.company_name", p.company_name(), 200));
+  }
+  violations.Add(ValidateDomain("customer_profile.primary_domain", p.primary_domain()));
+  violations.Add(pc::ValidateCountryCode("customer_profile.country", p.country()));
+  return violations.ToStatus();
+}
+
+// created_after / created_before: valid Timestamps, the range not reversed.
+absl::Status ValidateCreatedRange(const v1::ListInvitationsRequest& req) {
+  pc::FieldViolations violations;
+  if (req.has_created_after()) {
+    violations.Add(pc::ValidateTimestamp("created_after", req.created_after().seconds(),
+                                         req.created_after().nanos()));
+  }
+  if (req.has_created_before()) {
+    violations.Add(pc::ValidateTimestamp("created_before", req.created_before().seconds(),
+                                         req.created_before().nanos()));
+  }
+  PC_RETURN_IF_ERROR(violations.ToStatus());
+  if (req.has_created_after() && req.has_created_before() &&
+      FromProto(req.created_after()) > FromProto(req.created_before())) {
+    return InvalidFieldError("created_before", "must not be earlier than created_after");
   }
   return absl::OkStatus();
 }
@@ -192,15 +223,15 @@ absl::Status InvitationDomain::CommitTokenChange(
   return status;
 }
 
-absl::Status InvitationDomain::AdmitTokenCall(const CallContext& call, const std::string& token) {
+absl::Status InvitationDomain::AdmitTokenCall(const CallContext& call, const std::string& token,
+                                              bool count_failure) {
   PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {pc::auth::kRoleCustomerAdmin}));
-  if (token_failures_.Exceeded(call.claims.tenant_id)) {
-    return pc::WithReason(
-        absl::ResourceExhaustedError("too many invalid invitation links; try again later"),
-        pc::reason::kRateLimited);
+  const absl::Duration wait = token_failures_.RetryAfter(call.claims.tenant_id);
+  if (wait > absl::ZeroDuration()) {
+    return pc::RateLimitedError("too many invalid invitation links; try again later", wait);
   }
   absl::Status valid = ValidateToken("token", token);
-  if (!valid.ok()) token_failures_.RecordFailure(call.claims.tenant_id);
+  if (!valid.ok() && count_failure) token_failures_.RecordFailure(call.claims.tenant_id);
   return valid;
 }
 
@@ -214,7 +245,7 @@ absl::Status InvitationDomain::CountLinkFailure(const CallContext& call, absl::S
 absl::StatusOr<StoredInvitation> InvitationDomain::LoadOwned(RepositoryTx& tx,
                                                              const CallContext& call,
                                                              const std::string& id) {
-  const absl::Status not_found = absl::NotFoundError("no such invitation");
+  const absl::Status not_found = pc::ResourceNotFoundError("invitation", "no such invitation");
   if (!pc::IsUuid(id)) return InvalidFieldError("id", "must be an invitation id (UUID)");
   PC_ASSIGN_OR_RETURN(std::optional<StoredInvitation> found, tx.Get(id));
   // Another tenant's or another cloud's invitation is indistinguishable from a missing one.
@@ -391,10 +422,11 @@ absl::StatusOr<v1::ListInvitationsResponse> InvitationDomain::List(
     if (!common::InvitationState_IsValid(s) || s == common::INVITATION_STATE_UNSPECIFIED) {
       return InvalidFieldError("states", "contains an unknown state");
     }
-    q.states.push_back(s);
+    if (std::find(q.states.begin(), q.states.end(), s) == q.states.end()) q.states.push_back(s);
   }
   PC_RETURN_IF_ERROR(ValidateCustomerHint("customer_hint", req.customer_hint()));
   q.hint_key = HintKey(req.customer_hint());
+  PC_RETURN_IF_ERROR(ValidateCreatedRange(req));
   if (req.has_created_after()) q.created_after = FromProto(req.created_after());
   if (req.has_created_before()) q.created_before = FromProto(req.created_before());
   if (!req.page_token().empty()) PC_RETURN_IF_ERROR(DecodePageToken(req.page_token(), order, &q));
@@ -522,7 +554,9 @@ absl::StatusOr<v1::ResendInvitationResponse> InvitationDomain::Resend(
 
 absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
     const CallContext& call, const v1::PreviewInvitationRequest& req) {
-  PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token()));
+  // A preview is what a plain GET of the accept link asks for, which another site can make
+  // the customer's browser send: its failures are not counted (docs/decisions.md).
+  PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token(), /*count_failure=*/false));
   const std::string& tenant = call.claims.tenant_id;
   v1::InvitationPreview out;
   absl::Status status = repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
@@ -542,7 +576,7 @@ absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
     *out.mutable_expire_time() = inv.expire_time();
     return absl::OkStatus();
   });
-  PC_RETURN_IF_ERROR(CountLinkFailure(call, status));
+  PC_RETURN_IF_ERROR(status);
   return out;
 }
 

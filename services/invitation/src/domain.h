@@ -94,8 +94,9 @@ class InvitationDomain {
   absl::StatusOr<StoredInvitation> LoadByToken(RepositoryTx& tx, const CallContext& call,
                                                const std::string& token);
   // Role, rate limit and token format of a customer's token call (Preview/Accept/Decline);
-  // a malformed token counts as a failure.
-  absl::Status AdmitTokenCall(const CallContext& call, const std::string& token);
+  // a malformed token counts as a failure if `count_failure`.
+  absl::Status AdmitTokenCall(const CallContext& call, const std::string& token,
+                              bool count_failure = true);
   // Counts an unusable-link answer against the caller's tenant; returns `status`.
   absl::Status CountLinkFailure(const CallContext& call, absl::Status status);
   absl::Status CommitChange(const std::function<absl::Status(RepositoryTx&)>& fn);

@@ -2,7 +2,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "pc/common/url.h"
 
@@ -59,6 +58,13 @@ const Template& TemplateFor(const std::string& locale) {
   return locale == "pt-BR" ? kPortuguese : kEnglish;
 }
 
+// The template with its one "%s" replaced by `value` (in one pass: a "%s" inside `value`
+// stays as it is). The templates are data, so absl::StrFormat, which wants a format string
+// known at compile time (clang enforces it), does not fit.
+std::string Fill(absl::string_view tmpl, absl::string_view value) {
+  return absl::StrReplaceAll(tmpl, {{"%s", value}});
+}
+
 }  // namespace
 
 bool IsSupportedLocale(const std::string& locale) { return locale == "en" || locale == "pt-BR"; }
@@ -68,7 +74,7 @@ EmailText ComposeEmail(const DraftInput& in) {
   const bool restore = in.kind == INVITATION_KIND_ADMIN_RESTORE;
   const std::string& p = in.partner_name;
   EmailText out;
-  out.subject = absl::StrFormat(restore ? t.subject_restore : t.subject_relationship, p);
+  out.subject = Fill(restore ? t.subject_restore : t.subject_relationship, p);
   if (!in.custom_body.empty()) {
     out.body = in.custom_body;
     if (out.body.find(kLinkPlaceholder) == std::string::npos) {
@@ -76,14 +82,14 @@ EmailText ComposeEmail(const DraftInput& in) {
     }
     return out;
   }
-  out.body = absl::StrFormat(restore ? t.intro_restore : t.intro_relationship, p);
+  out.body = Fill(restore ? t.intro_restore : t.intro_relationship, p);
   if (!restore) {
     absl::StrAppend(&out.body, " ",
-                    in.include_admin ? absl::StrFormat(t.with_admin, p) : t.without_admin);
+                    in.include_admin ? Fill(t.with_admin, p) : t.without_admin);
   }
   if (!in.message.empty()) absl::StrAppend(&out.body, "\n\n", t.note_heading, "\n", in.message);
   absl::StrAppend(&out.body, "\n\n", t.accept_instructions, "\n", kLinkPlaceholder, "\n\n",
-                  absl::StrFormat(t.expiry, absl::FormatTime("%Y-%m-%d %H:%M", in.expire_time,
+                  Fill(t.expiry, absl::FormatTime("%Y-%m-%d %H:%M", in.expire_time,
                                                              absl::UTCTimeZone())),
                   "\n\n", t.closing, "\n", p, "\n");
   return out;

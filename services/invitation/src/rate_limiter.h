@@ -3,7 +3,7 @@
 // replicas a tenant can make at most N × limit failed attempts per window (docs/decisions.md).
 //
 //   FailureRateLimiter limiter(10, absl::Minutes(15), clock);
-//   if (limiter.Exceeded(tenant)) return RESOURCE_EXHAUSTED;
+//   if (limiter.Exceeded(tenant)) return RESOURCE_EXHAUSTED;  // after RetryAfter(tenant)
 //   if (failed) limiter.RecordFailure(tenant);
 #pragma once
 
@@ -26,6 +26,14 @@ class FailureRateLimiter {
   bool Exceeded(const std::string& key) {
     std::lock_guard lock(mu_);
     return Prune(key) >= static_cast<size_t>(limit_);
+  }
+  // How long until `key` is under its limit again; zero if it is now.
+  absl::Duration RetryAfter(const std::string& key) {
+    std::lock_guard lock(mu_);
+    const size_t n = Prune(key);
+    if (n < static_cast<size_t>(limit_)) return absl::ZeroDuration();
+    const auto& times = failures_.find(key)->second;
+    return times[n - static_cast<size_t>(limit_)] + window_ - clock_.Now();
   }
   void RecordFailure(const std::string& key) {
     std::lock_guard lock(mu_);

@@ -677,5 +677,127 @@ TEST_F(InvitationDomainTest, DeclineKeepsTheReasonForThePartner) {
   EXPECT_EQ(domain_->Get(Partner(), get)->decline_reason(), "We already have a partner");
 }
 
+// The probe's created_after=9999-01-01 and created_before=1677-09-21 returned every
+// invitation (int64 nanoseconds overflowed); outside Timestamp's range is INVALID_ARGUMENT.
+TEST_F(InvitationDomainTest, CreatedRangeBeyondInt64NanosecondsIsExactOrRefused) {
+  MustCreate(Request());
+  auto list = [&](int64_t after, int64_t before) {
+    v1::ListInvitationsRequest req;
+    if (after != 0) req.mutable_created_after()->set_seconds(after);
+    if (before != 0) req.mutable_created_before()->set_seconds(before);
+    return domain_->List(Partner(), req);
+  };
+  constexpr int64_t k9999 = 253'370'764'800;    // 9999-01-01
+  constexpr int64_t k1677 = -9'223'372'037;     // 1677-09-21, just below int64 nanoseconds
+  constexpr int64_t k2262 = 9'223'372'037;      // 2262-04-11, just above
+  EXPECT_EQ(list(k9999, 0)->invitations_size(), 0);
+  EXPECT_EQ(list(0, k1677)->invitations_size(), 0);
+  EXPECT_EQ(list(k2262, 0)->invitations_size(), 0);
+  EXPECT_EQ(list(0, k2262)->invitations_size(), 1);
+  EXPECT_EQ(list(k1677, 0)->invitations_size(), 1);
+  EXPECT_THAT(list(253'402'300'800, 0), StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  EXPECT_THAT(list(0, -62'135'596'801), StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  EXPECT_THAT(list(k2262, k1677), StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  v1::ListInvitationsRequest bad_nanos;
+  bad_nanos.mutable_created_after()->set_nanos(-1);
+  EXPECT_THAT(domain_->List(Partner(), bad_nanos), StatusIs(Code::kInvalidArgument));
+}
+
+TEST_F(InvitationDomainTest, AcceptReportsEveryInvalidProfileFieldAtOnce) {
+  const auto created = MustCreate(Request());
+  v1::AcceptInvitationRequest req;
+  req.set_request_id("accept-bad");
+  req.set_token(TokenOf(created.email_draft()));
+  req.mutable_customer_profile()->set_company_name("");
+  req.mutable_customer_profile()->set_primary_domain("not a domain");
+  req.mutable_customer_profile()->set_country("ZZ");
+  absl::Status status = domain_->Accept(Customer(), req).status();
+  EXPECT_THAT(status, StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  std::vector<std::string> fields;
+  for (const auto& [field, why] : FieldViolationsOf(status)) fields.push_back(field);
+  EXPECT_THAT(fields, ::testing::ElementsAre("customer_profile.company_name",
+                                             "customer_profile.primary_domain",
+                                             "customer_profile.country"));
+  // Nothing changed: the invitation is still pending and acceptable.
+  EXPECT_EQ(Events().size(), 1u);
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())), IsOk());
+}
+
+TEST_F(InvitationDomainTest, CountryMustBeAnAssignedIsoCode) {
+  const auto created = MustCreate(Request());
+  for (const char* country : {"ZZ", "XK", "UK", "br", ""}) {
+    v1::AcceptInvitationRequest req;
+    req.set_request_id(std::string("accept-") + country);
+    req.set_token(TokenOf(created.email_draft()));
+    *req.mutable_customer_profile() = Profile();
+    req.mutable_customer_profile()->set_country(country);
+    EXPECT_THAT(domain_->Accept(Customer(), req),
+                StatusIs(Code::kInvalidArgument, reason::kInvalidField))
+        << country;
+  }
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())), IsOk());  // Profile() says BR
+}
+
+// A plain GET of the accept link is all another site needs to make a signed-in customer's
+// browser preview garbage links: previews must not use up the tenant's failure budget.
+TEST_F(InvitationDomainTest, FailedPreviewsDoNotLockTheTenantOut) {
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_THAT(Preview(pc::RandomUrlSafeToken(32)),
+                StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+    EXPECT_THAT(Preview("not a token"), StatusIs(Code::kInvalidArgument));
+  }
+  const auto created = MustCreate(Request());
+  EXPECT_THAT(Preview(TokenOf(created.email_draft())), IsOk());
+  EXPECT_THAT(Accept(TokenOf(created.email_draft())), IsOk());
+}
+
+TEST_F(InvitationDomainTest, RateLimitSaysWhenToRetry) {
+  clock_.Advance(absl::Seconds(10));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(Accept(pc::RandomUrlSafeToken(32)), StatusIs(Code::kNotFound));
+    clock_.Advance(absl::Seconds(30));  // the first failure leaves the window first
+  }
+  const absl::Status limited = Accept(pc::RandomUrlSafeToken(32)).status();
+  EXPECT_THAT(limited, StatusIs(Code::kResourceExhausted, reason::kRateLimited));
+  ASSERT_TRUE(RetryDelayOf(limited).has_value());
+  // 15 minutes after the first failure, which was 10 × 30 s ago.
+  EXPECT_EQ(*RetryDelayOf(limited), absl::Minutes(15) - absl::Seconds(300));
+  clock_.Advance(*RetryDelayOf(limited));
+  EXPECT_THAT(Accept(pc::RandomUrlSafeToken(32)), StatusIs(Code::kNotFound));  // admitted again
+}
+
+TEST_F(InvitationDomainTest, NotFoundCarriesAReason) {
+  v1::GetInvitationRequest get;
+  get.set_id(pc::NewUuid());
+  absl::Status status = domain_->Get(Partner(), get).status();
+  EXPECT_THAT(status, StatusIs(Code::kNotFound, reason::kNotFound));
+  EXPECT_EQ(ReasonMetadataOf(status).at("resource"), "invitation");
+}
+
+TEST_F(InvitationDomainTest, EventsNameTheCustomerTheHintNames) {
+  auto by_tenant = Request("t");
+  by_tenant.mutable_customer_hint()->set_tenant_id("customer-9");
+  const auto created = MustCreate(by_tenant);
+  v1::CancelInvitationRequest cancel;
+  cancel.set_request_id("c");
+  cancel.set_id(created.invitation().id());
+  ASSERT_THAT(domain_->Cancel(Partner(), cancel), IsOk());
+  const auto by_domain = MustCreate(Request("d"));  // email-domain hint: no tenant known yet
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].type(), "InvitationSent");
+  EXPECT_EQ(events[0].customer_id(), "customer-9");
+  EXPECT_EQ(events[1].type(), "InvitationCanceled");
+  EXPECT_EQ(events[1].customer_id(), "customer-9");
+  EXPECT_EQ(events[2].customer_id(), "");
+}
+
+TEST_F(InvitationDomainTest, RepeatedStateFiltersAreOnePlaceholderEach) {
+  MustCreate(Request());
+  v1::ListInvitationsRequest req;
+  for (int i = 0; i < 70'000; ++i) req.add_states(common::INVITATION_STATE_PENDING);
+  EXPECT_EQ(domain_->List(Partner(), req)->invitations_size(), 1);
+}
+
 }  // namespace
 }  // namespace pc::invitation

@@ -121,9 +121,13 @@ absl::StatusOr<v1::CustomersPage> NotificationDomain::GetCustomersPage(
   PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
   PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
   PC_RETURN_IF_ERROR(ValidateText("name_prefix", req.name_prefix(), 200));
+  std::vector<int> admin_access;  // distinct values: one SQL placeholder each
   for (int a : req.admin_access()) {
     if (a == 0 || !common::AdminAccess_IsValid(a)) {
       return InvalidFieldError("admin_access", "has an unknown value");
+    }
+    if (std::find(admin_access.begin(), admin_access.end(), a) == admin_access.end()) {
+      admin_access.push_back(a);
     }
   }
   PC_ASSIGN_OR_RETURN(bool by_last_change, ByLastChange(req.order_by(), "company_name"));
@@ -131,7 +135,7 @@ absl::StatusOr<v1::CustomersPage> NotificationDomain::GetCustomersPage(
   PageQuery q{.cloud = options_.cloud,
               .owner_id = partner,
               .name_prefix = absl::AsciiStrToLower(req.name_prefix()),
-              .admin_access = {req.admin_access().begin(), req.admin_access().end()},
+              .admin_access = std::move(admin_access),
               .by_last_change = by_last_change,
               .limit = limit + 1};
   if (!req.page_token().empty()) PC_RETURN_IF_ERROR(ParseToken(req.page_token(), by_last_change, &q));

@@ -336,5 +336,16 @@ TEST_F(ProjectorTest, PagesFilterSortPageAndStayInTheirTenant) {
   EXPECT_THAT(domain_->GetCustomersPage(PartnerCall("p1"), bad), StatusIs(Code::kInvalidArgument));
 }
 
+// More than 65 535 entries used to be as many SQL placeholders, which broke the statement.
+TEST_F(ProjectorTest, RepeatedAdminAccessFilterIsOnePlaceholderEach) {
+  ASSERT_OK(projector_->Apply(events_.Established("p1", "c1", 1, "Contoso")));
+  v1::GetCustomersPageRequest req;
+  req.set_partner_id("p1");
+  for (int i = 0; i < 70'000; ++i) req.add_admin_access(common::ADMIN_ACCESS_GRANTED);
+  auto page = domain_->GetCustomersPage(PartnerCall("p1"), req);
+  ASSERT_OK(page.status());
+  EXPECT_EQ(page->customers_size(), 1);
+}
+
 }  // namespace
 }  // namespace pc::notification::testing

@@ -1,5 +1,6 @@
 #include "domain.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -37,7 +38,7 @@ constexpr char kNoRelationship[] = "NO_RELATIONSHIP";
 
 Timestamp ToProto(absl::Time t) { return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t)); }
 absl::Time FromProto(const Timestamp& t) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(t));
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 common::Actor ActorOf(const CallContext& call) {
@@ -66,7 +67,10 @@ bool CustomerSide(const CallContext& call, const v1::Relationship& r) {
   return call.claims.HasRole(kRoleCustomerAdmin) && call.claims.tenant_id == r.customer_id();
 }
 
-absl::Status NotFound() { return absl::NotFoundError("no such relationship"); }
+// A user holds a license of at most this many services (CreateUser.service_ids).
+constexpr int kMaxServiceIdsPerUser = 50;
+
+absl::Status NotFound() { return pc::ResourceNotFoundError("relationship", "no such relationship"); }
 
 absl::Status ValidatePair(const std::string& partner_field, const std::string& partner_id,
                           const std::string& customer_field, const std::string& customer_id) {
@@ -135,13 +139,17 @@ absl::Status ValidateEmail(const std::string& field, const std::string& value) {
   return ValidateDomain(field, value.substr(at + 1));
 }
 
-template <typename Enum>
-absl::Status ValidateEnumList(const std::string& field, const google::protobuf::RepeatedField<int>& values,
-                              bool (*is_valid)(int)) {
+// The distinct values of an enum filter (so a filter repeating a value 100 000 times is one
+// SQL placeholder, not 100 000), or INVALID_ARGUMENT for an unknown or unspecified value.
+absl::StatusOr<std::vector<int>> DistinctEnumList(const std::string& field,
+                                                  const google::protobuf::RepeatedField<int>& values,
+                                                  bool (*is_valid)(int)) {
+  std::vector<int> out;
   for (int v : values) {
     if (v == 0 || !is_valid(v)) return InvalidFieldError(field, "has an unknown value");
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
   }
-  return absl::OkStatus();
+  return out;
 }
 
 // Page tokens are opaque: "r1.<order>.<b64 key>.<b64 id>".
@@ -559,16 +567,17 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListRelationsh
     return pc::auth::RequireTenant(call.claims, partner_id);
   }
   PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
-  PC_RETURN_IF_ERROR(ValidateEnumList<common::RelationshipState>(
-      "states", req.states(), &common::RelationshipState_IsValid));
-  PC_RETURN_IF_ERROR(ValidateEnumList<common::AdminAccess>("admin_access", req.admin_access(),
-                                                           &common::AdminAccess_IsValid));
+  PC_ASSIGN_OR_RETURN(std::vector<int> states,
+                      DistinctEnumList("states", req.states(), &common::RelationshipState_IsValid));
+  PC_ASSIGN_OR_RETURN(std::vector<int> admin_access,
+                      DistinctEnumList("admin_access", req.admin_access(),
+                                       &common::AdminAccess_IsValid));
   PC_RETURN_IF_ERROR(ValidateText("name_prefix", req.name_prefix(), 200));
   PC_ASSIGN_OR_RETURN(RelationshipOrder order, ParseOrder(req.order_by()));
   RelationshipQuery q{.cloud = options_.cloud,
                       .partner_id = partner_id,
-                      .states = {req.states().begin(), req.states().end()},
-                      .admin_access = {req.admin_access().begin(), req.admin_access().end()},
+                      .states = std::move(states),
+                      .admin_access = std::move(admin_access),
                       .indirect_reseller_id = req.indirect_reseller_id(),
                       .name_prefix = absl::AsciiStrToLower(req.name_prefix()),
                       .order = order};
@@ -583,12 +592,12 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListPartners(
   PC_RETURN_IF_ERROR(ValidateId("customer_id", customer_id));
   PC_RETURN_IF_ERROR(pc::auth::RequireTenant(call.claims, customer_id));
   PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
-  PC_RETURN_IF_ERROR(ValidateEnumList<common::RelationshipState>(
-      "states", req.states(), &common::RelationshipState_IsValid));
+  PC_ASSIGN_OR_RETURN(std::vector<int> states,
+                      DistinctEnumList("states", req.states(), &common::RelationshipState_IsValid));
   constexpr RelationshipOrder order = RelationshipOrder::kCompanyNameAsc;
   RelationshipQuery q{.cloud = options_.cloud,
                       .customer_id = customer_id,
-                      .states = {req.states().begin(), req.states().end()},
+                      .states = std::move(states),
                       .order = order};
   return RunList(std::move(q), req.page_size(), req.page_token());
 }
@@ -911,7 +920,7 @@ absl::StatusOr<common::CustomerService> RelationshipDomain::ChangeService(
                             m.tx().GetService(m.cloud(), req.service_id()));
         if (!found.has_value() || found->partner_id != r.partner_id() ||
             found->customer_id != r.customer_id()) {
-          return absl::NotFoundError("no such service");
+          return pc::ResourceNotFoundError("service", "no such service");
         }
         PC_RETURN_IF_ERROR(RequireAdmin(r));
         common::CustomerService s = found->service;
@@ -974,9 +983,16 @@ absl::StatusOr<v1::CustomerUser> RelationshipDomain::CreateUser(const CallContex
   PC_RETURN_IF_ERROR(ValidateEmail("user_principal_name", req.user_principal_name()));
   if (req.display_name().empty()) return InvalidFieldError("display_name", "is required");
   PC_RETURN_IF_ERROR(ValidateText("display_name", req.display_name(), 200));
+  PC_RETURN_IF_ERROR(pc::ValidateMaxEntries("service_ids", req.service_ids_size(),
+                                             kMaxServiceIdsPerUser));
   for (int i = 0; i < req.service_ids_size(); ++i) {
     if (!pc::IsUuid(req.service_ids(i))) {
       return InvalidFieldError(absl::StrCat("service_ids[", i, "]"), "must be a service id");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (req.service_ids(j) == req.service_ids(i)) {
+        return InvalidFieldError(absl::StrCat("service_ids[", i, "]"), "repeats an earlier id");
+      }
     }
   }
   return Mutate<v1::CustomerUser>(

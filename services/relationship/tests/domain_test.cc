@@ -834,5 +834,52 @@ TEST_F(RelationshipDomainTest, BadInputIsInvalidArgumentNamingTheFieldAndWritesN
   EXPECT_EQ(Snapshot(), before);
 }
 
+TEST_F(RelationshipDomainTest, NotFoundCarriesAReason) {
+  absl::Status status = Get("partner-a", "nobody").status();
+  EXPECT_THAT(status, StatusIs(Code::kNotFound, reason::kNotFound));
+  EXPECT_EQ(ReasonMetadataOf(status).at("resource"), "relationship");
+}
+
+// More than 65 535 entries used to be as many SQL placeholders, which broke the statement.
+TEST_F(RelationshipDomainTest, RepeatedFilterValuesAreOnePlaceholderEach) {
+  Establish();
+  v1::ListRelationshipsRequest req;
+  for (int i = 0; i < 70'000; ++i) {
+    req.add_states(common::RELATIONSHIP_STATE_ACTIVE);
+    req.add_admin_access(common::ADMIN_ACCESS_GRANTED);
+  }
+  auto listed = domain_->ListRelationships(PartnerAdmin(), req);
+  ASSERT_THAT(listed.status(), IsOk());
+  EXPECT_EQ(listed->relationships_size(), 1);
+  v1::ListPartnersRequest partners;
+  partners.set_customer_id("customer-1");
+  for (int i = 0; i < 70'000; ++i) partners.add_states(common::RELATIONSHIP_STATE_ACTIVE);
+  EXPECT_EQ(domain_->ListPartners(CustomerAdmin(), partners)->relationships_size(), 1);
+}
+
+TEST_F(RelationshipDomainTest, CreateUserBoundsItsServiceIds) {
+  Establish();
+  auto create = [&](const std::vector<std::string>& ids) {
+    v1::CreateUserRequest req;
+    req.set_request_id(pc::NewUuid());
+    req.set_partner_id("partner-a");
+    req.set_customer_id("customer-1");
+    req.set_user_principal_name("user" + std::to_string(ids.size()) + "@contoso.com");
+    req.set_display_name("User");
+    for (const auto& id : ids) req.add_service_ids(id);
+    return domain_->CreateUser(PartnerAdmin(), req);
+  };
+  const std::string before = Snapshot();
+  absl::Status too_many = create(std::vector<std::string>(51, pc::NewUuid())).status();
+  EXPECT_THAT(too_many, StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  EXPECT_EQ(ReasonMetadataOf(too_many).at("field"), "service_ids");
+  const auto service = Provision();
+  ASSERT_THAT(service.status(), IsOk());
+  EXPECT_THAT(create({service->id(), service->id()}),
+              StatusIs(Code::kInvalidArgument, reason::kInvalidField));
+  EXPECT_THAT(create({service->id()}), IsOk());
+  EXPECT_NE(Snapshot(), before);
+}
+
 }  // namespace
 }  // namespace pc::relationship::testing

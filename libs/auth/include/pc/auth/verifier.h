@@ -21,17 +21,22 @@
 
 namespace pc::auth {
 
+// The largest clock leeway a verifier accepts (Options::clock_skew).
+inline constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
+
 class Verifier {
  public:
   struct Options {
     std::string issuer{};    // required `iss`
     std::string audience{};  // must appear in `aud` (a string or an array of strings)
     std::string cloud{};     // required `cloud`: this deployment's cloud
-    absl::Duration clock_skew = absl::Seconds(60);  // tolerance for `exp` and `nbf`
+    // Leeway for clocks that disagree, applied to `exp`, `nbf` and `iat` (an `iat` later
+    // than now + clock_skew is refused). 0 to kMaxClockSkew.
+    absl::Duration clock_skew = absl::Seconds(60);
   };
 
-  // INVALID_ARGUMENT for an empty issuer/audience, an unknown cloud, a negative skew or
-  // an empty key set.
+  // INVALID_ARGUMENT for an empty issuer/audience, an unknown cloud, a skew outside
+  // [0, kMaxClockSkew] or an empty key set.
   static absl::StatusOr<Verifier> Create(Options options, KeySet keys);
 
   // The token's claims if it is well formed, signed by a key of the set with that key's

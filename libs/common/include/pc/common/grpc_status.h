@@ -13,6 +13,8 @@
 
 namespace pc {
 
+// Every error leaves with an ErrorInfo: the code's name is the reason where `status` has
+// none (WithDefaultReason, errors.h).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
