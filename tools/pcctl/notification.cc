@@ -37,7 +37,7 @@ int Watch(const std::string& role, Open open) {
   auto token = CallerToken(role);
   if (!token.ok()) return Fail(std::string(token.status().message()));
   auto stub = v1::NotificationService::NewStub(grpc::CreateChannel(
-      absl::GetFlag(FLAGS_notification_addr), grpc::InsecureChannelCredentials()));
+      absl::GetFlag(FLAGS_notification_addr), ChannelCredentials()));
   grpc::ClientContext ctx;
   pc::auth::AttachBearerToken(&ctx, *token);
   auto reader = open(*stub, &ctx);

@@ -137,8 +137,11 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
+  // A user of `tenant`, or for role "service" the portal's service identity.
   std::string Token(const std::string& tenant, const std::string& role) {
-    return *minter_->Mint({.subject = "u-" + tenant, .tenant_id = tenant, .cloud = kCloud,
+    const bool service = role == "service";
+    return *minter_->Mint({.subject = service ? "portal" : "u-" + tenant,
+                           .tenant_id = service ? "partnercenter" : tenant, .cloud = kCloud,
                            .roles = {role}},
                           absl::Hours(1), absl::Now());
   }
