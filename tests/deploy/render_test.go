@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -326,5 +328,66 @@ func TestKafkaUsersGrantLeastPrivilegeOnTheirCloudsTopics(t *testing.T) {
 				t.Errorf("ACL beyond least privilege: %s", extra)
 			}
 		})
+	}
+}
+
+// Every workload serves gRPC with its own cert-manager certificate: a Certificate per
+// Deployment whose Secret the pod mounts whole (no subPath, so renewals reach the files) at
+// the directory its PC_GRPC_TLS_* settings name.
+func TestEveryWorkloadMountsItsGrpcCertificate(t *testing.T) {
+	objects := Render(t, "global")
+	secrets := map[string]string{} // Certificate name → secretName
+	configs := map[string]map[string]string{}
+	for _, o := range objects {
+		switch o.Kind {
+		case "Certificate":
+			spec, _ := o.Map["spec"].(map[string]interface{})
+			secrets[o.Name], _ = spec["secretName"].(string)
+		case "ConfigMap":
+			configs[o.Name] = decode[corev1.ConfigMap](t, o).Data
+		}
+	}
+	deployments := 0
+	for _, o := range objects {
+		if o.Kind != "Deployment" {
+			continue
+		}
+		deployments++
+		d := decode[appsv1.Deployment](t, o)
+		secret := secrets[o.Name+"-grpc"]
+		if secret == "" {
+			t.Errorf("%s: no Certificate %s-grpc", o.Name, o.Name)
+			continue
+		}
+		volume := ""
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == secret {
+				volume = v.Name
+			}
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		mountPath := ""
+		for _, m := range c.VolumeMounts {
+			if m.Name == volume {
+				mountPath = m.MountPath
+				if m.SubPath != "" {
+					t.Errorf("%s: the certificate is mounted with subPath (renewals would not reach it)", o.Name)
+				}
+			}
+		}
+		if volume == "" || mountPath == "" {
+			t.Errorf("%s: Secret %s is not mounted", o.Name, secret)
+			continue
+		}
+		cfg := configs[o.Name+"-config"]
+		for k, file := range map[string]string{"PC_GRPC_TLS_CERT_FILE": "tls.crt", "PC_GRPC_TLS_KEY_FILE": "tls.key",
+			"PC_GRPC_TLS_CLIENT_CA_FILE": "ca.crt", "PC_GRPC_TLS_CA_FILE": "ca.crt"} {
+			if cfg[k] != mountPath+"/"+file {
+				t.Errorf("%s: %s=%q, want %s/%s", o.Name, k, cfg[k], mountPath, file)
+			}
+		}
+	}
+	if deployments != 4 {
+		t.Errorf("%d Deployments, want 4", deployments)
 	}
 }

@@ -11,7 +11,7 @@ namespace {
 template <typename T>
 T OrDie(absl::StatusOr<T> value) {
   if (!value.ok()) {
-    spdlog::critical("gRPC TLS: {}", value.status().message());
+    spdlog::critical("gRPC TLS: {}", std::string(value.status().message()));
     std::abort();
   }
   return *std::move(value);

@@ -20,6 +20,7 @@
 #include "pc/kafka/consumer.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/test_tls.h"
 #include "pc/testing/topic_recorder.h"
 
 namespace pc::invitation {
@@ -48,13 +49,17 @@ class InvitationBrokerTest : public ::testing::Test {
 
   // Starts pc-invitation on a kernel-chosen port; returns once it serves.
   void StartService(const std::string& brokers) {
+    // Over mTLS, as in `make run`.
+    if (!tls_) tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                            std::vector<std::string>{"invitation", "test"});
+    std::vector<std::string> args{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                  "--admin_port=0", "--log_format=text",
+                                  "--kafka_brokers=" + brokers,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=sqlite://" + (dir_ / "inv.db").string()};
+    for (std::string& f : tls_->Flags("invitation")) args.push_back(std::move(f));
     service_ = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
-                                 "--admin_port=0", "--log_format=text",
-                                 "--kafka_brokers=" + brokers,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=sqlite://" + (dir_ / "inv.db").string()},
-        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "service.log").string());
+        std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "service.log").string());
     auto line = service_->WaitForLine(
         [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
         absl::Seconds(60));
@@ -62,7 +67,7 @@ class InvitationBrokerTest : public ::testing::Test {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(*line, m, std::regex("gRPC on :(\\d+)")));
     stub_ = v1::InvitationService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + m[1].str(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel("127.0.0.1:" + m[1].str(), tls_->Credentials("test")));
   }
 
   std::string Token(const std::string& tenant, const std::string& role) {
@@ -89,6 +94,7 @@ class InvitationBrokerTest : public ::testing::Test {
   std::string brokers_;
   std::filesystem::path dir_;
   std::unique_ptr<pc::auth::Minter> minter_;
+  std::unique_ptr<pc::testing::TestTls> tls_;
   std::unique_ptr<pc::testing::Subprocess> service_;
   std::unique_ptr<v1::InvitationService::Stub> stub_;
   const std::string partner_ = pc::testing::UniqueName("partner").substr(5);
@@ -164,15 +170,18 @@ TEST_F(InvitationBrokerTest, AFrozenRelayLeaderIsReplacedByTheStandby) {
   auto pg = pc::testing::TempPostgresDatabase::Create();
   ASSERT_TRUE(pg.ok()) << pg.status();
   TopicRecorder recorder(brokers_, pc::kafka::InvitationTopic("germany"));
+  // Over mTLS, as in `make run`.
+  if (!tls_) tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                          std::vector<std::string>{"invitation", "test"});
   auto start = [&](const std::string& name) {
-    auto p = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
-                                 "--admin_port=0", "--log_format=text", "--drain_delay=0s",
-                                 "--kafka_brokers=" + brokers_,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=" + (*pg)->url()},
-        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
-    return p;
+    std::vector<std::string> args{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                  "--admin_port=0", "--log_format=text", "--drain_delay=0s",
+                                  "--kafka_brokers=" + brokers_,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=" + (*pg)->url()};
+    for (std::string& f : tls_->Flags("invitation")) args.push_back(std::move(f));
+    return std::make_unique<pc::testing::Subprocess>(
+        std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
   };
   auto serving_port = [](pc::testing::Subprocess& p) -> std::string {
     auto line = p.WaitForLine(
@@ -192,7 +201,7 @@ TEST_F(InvitationBrokerTest, AFrozenRelayLeaderIsReplacedByTheStandby) {
   const std::string standby_port = serving_port(*standby);
   ASSERT_FALSE(standby_port.empty());
   stub_ = v1::InvitationService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + standby_port, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel("127.0.0.1:" + standby_port, tls_->Credentials("test")));
 
   ASSERT_EQ(kill(leader->pid(), SIGSTOP), 0);
   const std::string id = Invite("fabrikam.com", "corr-frozen").invitation().id();
