@@ -77,7 +77,8 @@ TEST_F(FlagsTest, UnusableTlsFilesStopTheStartNamingTheFlag) {
                                     {});
   EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing.message(), HasSubstr("--grpc_tls_cert_file: cannot read '/nonexistent/tls.crt'"));
-  absl::Status half = ParseFlags({}, {"--grpc_tls_key_file=/nonexistent/tls.key"});
+  absl::Status half =
+      ParseFlags({}, {"--grpc_tls_cert_file=", "--grpc_tls_key_file=/nonexistent/tls.key"});
   EXPECT_THAT(half.message(), HasSubstr("--grpc_tls_cert_file and --grpc_tls_key_file"));
 }
 

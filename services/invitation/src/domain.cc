@@ -559,7 +559,6 @@ absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
   // A preview is what a plain GET of the accept link asks for, which another site can make
   // the customer's browser send: its failures are not counted (docs/decisions.md).
   PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token(), /*count_failure=*/false));
-  const std::string& tenant = call.claims.tenant_id;
   v1::InvitationPreview out;
   absl::Status status = repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, req.token()));

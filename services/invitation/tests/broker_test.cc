@@ -70,9 +70,11 @@ class InvitationBrokerTest : public ::testing::Test {
         grpc::CreateChannel("127.0.0.1:" + m[1].str(), tls_->Credentials("test")));
   }
 
-  std::string Token(const std::string& tenant, const std::string& role) {
-    return *minter_->Mint({.subject = "u", .tenant_id = tenant, .cloud = "germany", .roles = {role}},
-                          absl::Hours(1), absl::Now());
+  std::string Token(const std::string& tenant, const std::string& role,
+                    std::vector<std::string> verified_domains = {}) {
+    pc::auth::Claims claims{.subject = "u", .tenant_id = tenant, .cloud = "germany", .roles = {role}};
+    claims.verified_domains = std::move(verified_domains);
+    return *minter_->Mint(claims, absl::Hours(1), absl::Now());
   }
 
   v1::CreateInvitationResponse Invite(const std::string& domain, const std::string& correlation) {
@@ -129,7 +131,8 @@ TEST_F(InvitationBrokerTest, CreateAndAcceptReachTheTopicWithTheFullEnvelope) {
   accept.mutable_customer_profile()->set_primary_domain("contoso.com");
   accept.mutable_customer_profile()->set_country("DE");
   grpc::ClientContext ctx;
-  pc::auth::AttachBearerToken(&ctx, Token("customer-77", "customer_admin"));
+  // The customer's identity provider has verified the hinted domain.
+  pc::auth::AttachBearerToken(&ctx, Token("customer-77", "customer_admin", {"contoso.com"}));
   v1::AcceptInvitationResponse resp;
   ASSERT_TRUE(stub_->AcceptInvitation(&ctx, accept, &resp).ok());
 

@@ -328,7 +328,7 @@ TEST_F(InvitationDomainTest, EveryUnusableLinkGetsTheSameError) {
   auto declined_req = Request("d");
   declined_req.mutable_customer_hint()->set_email_domain("declined.com");
   const auto declined = MustCreate(declined_req);
-  ASSERT_THAT(Decline(TokenOf(declined.email_draft()), Customer("c-declined")), IsOk());
+  ASSERT_THAT(Decline(TokenOf(declined.email_draft()), Customer("c-declined", {"declined.com"})), IsOk());
   auto after_decline = Accept(TokenOf(declined.email_draft()), Customer(), "declined.com");
 
   auto expired_req = Request("e");

@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "grpc_service.h"
 #include "partnercenter/invitation/v1/invitation_service.grpc.pb.h"
+#include "pc/auth/authorization.h"
 #include "pc/auth/grpc_auth.h"
 #include "pc/auth/keys.h"
 #include "pc/auth/minter.h"

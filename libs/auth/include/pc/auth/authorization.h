@@ -12,6 +12,12 @@
 #include "absl/types/span.h"
 #include "pc/auth/claims.h"
 
+namespace pc::reason {
+// A service identity the RPC does not admit (RequireCaller); next to the other reasons in
+// pc/common/errors.h.
+inline constexpr char kCallerNotAdmitted[] = "CALLER_NOT_ADMITTED";
+}  // namespace pc::reason
+
 namespace pc::auth {
 
 // OK if the caller holds at least one of `any_of`; otherwise PERMISSION_DENIED with reason

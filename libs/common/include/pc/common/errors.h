@@ -52,7 +52,6 @@ inline constexpr char kVersionConflict[] = "VERSION_CONFLICT";
 inline constexpr char kRateLimited[] = "RATE_LIMITED";
 inline constexpr char kWrongTenant[] = "WRONG_TENANT";
 inline constexpr char kMissingRole[] = "MISSING_ROLE";
-inline constexpr char kCallerNotAdmitted[] = "CALLER_NOT_ADMITTED";  // a service identity this RPC does not admit
 inline constexpr char kInvalidToken[] = "INVALID_TOKEN";
 inline constexpr char kNotFound[] = "NOT_FOUND";
 inline constexpr char kMalformedRequest[] = "MALFORMED_REQUEST";
