@@ -252,7 +252,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 			case k == "PC_HTTP_PORT":
 				l.env["MANIFEST_HTTP_PORT"] = v
 				v = strconv.Itoa(freePort(t))
-			case strings.HasPrefix(k, "PC_GRPC_TLS_") && strings.HasSuffix(k, "_FILE"):
+			case strings.HasPrefix(k, "PC_GRPC_TLS_") && strings.HasSuffix(k, "_FILE") && v != "":
 				// The cert-manager Secret's files (tls.crt, tls.key, ca.crt): here, this service's
 				// pair and the CA from a local CA (tools/dev/grpc-certs.sh), written where the
 				// manifest mounts the Secret.
@@ -296,6 +296,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 			}
 			l.env[k] = v
 		}
+		raw := map[string]string{}
 		for _, from := range c.EnvFrom {
 			if from.ConfigMapRef == nil {
 				t.Fatalf("%s: envFrom other than a ConfigMap", name)
@@ -305,18 +306,22 @@ func TestManifestsStartTheImages(t *testing.T) {
 				t.Fatalf("%s: ConfigMap %s is not in the release", name, from.ConfigMapRef.Name)
 			}
 			for k, v := range data {
-				set(k, v)
+				raw[k] = v
 			}
 		}
+		// `env` overrides `envFrom`, as in the kubelet (e.g. a Job switching TLS off).
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				set(e.Name, "from-secret")
+				raw[e.Name] = "from-secret"
 			} else if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
 				e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
-				set(e.Name, name+"-0") // the downward API's pod name
+				raw[e.Name] = name + "-0" // the downward API's pod name
 			} else {
-				set(e.Name, e.Value)
+				raw[e.Name] = e.Value
 			}
+		}
+		for k, v := range raw {
+			set(k, v)
 		}
 		flags, ok := flagsOf[l.image]
 		if !ok {
