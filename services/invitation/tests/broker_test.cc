@@ -45,7 +45,10 @@ class InvitationBrokerTest : public ::testing::Test {
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
     ASSERT_TRUE(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics("germany"), 3, 1).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // The services' logs stay in dir_ when a test failed.
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
 
   // Starts pc-invitation on a kernel-chosen port; returns once it serves.
   void StartService(const std::string& brokers) {
@@ -186,22 +189,26 @@ TEST_F(InvitationBrokerTest, AFrozenRelayLeaderIsReplacedByTheStandby) {
     return std::make_unique<pc::testing::Subprocess>(
         std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
   };
-  auto serving_port = [](pc::testing::Subprocess& p) -> std::string {
+  // The gRPC port once `p` serves, and (with `lock`) once it also holds the relay lock. The
+  // relay starts before the server, so the two lines come in either order.
+  auto serving_port = [](pc::testing::Subprocess& p, bool lock) -> std::string {
+    std::string port;
+    bool locked = !lock;
     auto line = p.WaitForLine(
-        [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
+        [&](const std::string& l) {
+          std::smatch m;
+          if (std::regex_search(l, m, std::regex("serving gRPC on :(\\d+)"))) port = m[1].str();
+          if (l.find("holding the relay lock") != std::string::npos) locked = true;
+          return !port.empty() && locked;
+        },
         absl::Seconds(60));
     EXPECT_TRUE(line.ok()) << line.status();
-    std::smatch m;
-    if (!line.ok() || !std::regex_search(*line, m, std::regex("gRPC on :(\\d+)"))) return "";
-    return m[1].str();
+    return line.ok() ? port : "";
   };
   auto leader = start("leader");
-  ASSERT_FALSE(serving_port(*leader).empty());
-  ASSERT_TRUE(leader->WaitForLine(
-      [](const std::string& l) { return l.find("holding the relay lock") != std::string::npos; },
-      absl::Seconds(60)).ok());
+  ASSERT_FALSE(serving_port(*leader, /*lock=*/true).empty());
   auto standby = start("standby");
-  const std::string standby_port = serving_port(*standby);
+  const std::string standby_port = serving_port(*standby, /*lock=*/false);
   ASSERT_FALSE(standby_port.empty());
   stub_ = v1::InvitationService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + standby_port, tls_->Credentials("test")));
