@@ -70,17 +70,29 @@ export class System {
     this.portalPort = await freePort();
     this.baseURL = `http://127.0.0.1:${this.portalPort}`;
     const addr = (n) => `127.0.0.1:${this.ports[n].grpc}`;
+    // gRPC over mTLS between every pair, as in `make run`.
+    this.tls = path.join(this.dir, 'grpc-tls');
+    execFileSync('bash', [path.join(this.src, 'tools/dev/grpc-certs.sh'), this.tls,
+      'invitation', 'relationship', 'notification', 'portal', 'pcctl'], { stdio: 'pipe' });
+    const tls = (n) => [`--grpc_tls_cert_file=${this.tls}/${n}.pem`, `--grpc_tls_key_file=${this.tls}/${n}.key`,
+      `--grpc_tls_client_ca_file=${this.tls}/ca.pem`, `--grpc_tls_ca_file=${this.tls}/ca.pem`];
+    this.serviceToken = path.join(this.dir, 'invitation.token');
+    fs.writeFileSync(this.serviceToken, execFileSync(this.pcctlPath(), ['token', '--tenant=partnercenter',
+      '--role=service', '--subject=invitation', `--jwt_keys_dir=${this.keys}`], { encoding: 'utf8' }),
+    { mode: 0o600 });
     // One replica each: nothing to drain on SIGTERM (--drain_delay is for load balancers).
     const common = [`--kafka_brokers=${this.brokers}`, `--jwt_keys_dir=${this.keys}`, '--log_format=text',
       '--drain_delay=0s'];
     this.args = {
-      invitation: [...common, `--database_url=sqlite://${this.dir}/invitation.db`,
+      invitation: [...common, ...tls('invitation'), `--service_token_file=${this.serviceToken}`,
+        `--database_url=sqlite://${this.dir}/invitation.db`,
         `--portal_base_url=${this.baseURL}`, `--relationship_address=${addr('relationship')}`],
-      relationship: [...common, `--database_url=sqlite://${this.dir}/relationship.db`,
+      relationship: [...common, ...tls('relationship'), `--database_url=sqlite://${this.dir}/relationship.db`,
         `--invitation_address=${addr('invitation')}`, `--consumer_group=relationship-browser-${this.run}`],
-      notification: [...common, `--database_url=sqlite://${this.dir}/notification.db`,
+      notification: [...common, ...tls('notification'), `--database_url=sqlite://${this.dir}/notification.db`,
         `--consumer_group=notification-browser-${this.run}`, '--watch_poll_interval=50ms'],
-      portal: [`--jwt_keys_dir=${this.keys}`, '--log_format=text', '--drain_delay=0s', '--dev_sign_in', '--insecure_cookies',
+      portal: [...tls('portal'), `--jwt_keys_dir=${this.keys}`, '--log_format=text', '--drain_delay=0s',
+        '--dev_sign_in', '--insecure_cookies',
         `--http_port=${this.portalPort}`, `--invitation_address=${addr('invitation')}`,
         `--relationship_address=${addr('relationship')}`, `--notification_address=${addr('notification')}`],
     };
@@ -134,6 +146,8 @@ export class System {
   pcctl(args) {
     const out = execFileSync(this.pcctlPath(), [...args,
       `--jwt_keys_dir=${this.keys}`,
+      `--grpc_tls_ca_file=${this.tls}/ca.pem`, `--grpc_tls_cert_file=${this.tls}/pcctl.pem`,
+      `--grpc_tls_key_file=${this.tls}/pcctl.key`,
       `--invitation_addr=127.0.0.1:${this.ports.invitation.grpc}`,
       `--relationship_addr=127.0.0.1:${this.ports.relationship.grpc}`,
       `--notification_addr=127.0.0.1:${this.ports.notification.grpc}`], { encoding: 'utf8' });
@@ -153,10 +167,12 @@ export class System {
 }
 
 // Dev sign-in through the form, as a person would.
-export async function signIn(page, tenant, role, name) {
+// `verifiedDomains`: what the (dev) identity provider says the tenant has verified.
+export async function signIn(page, tenant, role, name, verifiedDomains = '') {
   if (!page.url().includes('/signin')) await page.goto('/signin');
   await page.fill('input[name=tenant]', tenant);
   await page.fill('input[name=name]', name);
+  if (verifiedDomains) await page.fill('input[name=verified_domains]', verifiedDomains);
   await page.selectOption('select[name=role]', role);
   await Promise.all([page.waitForLoadState('load'), page.click('form[action="/signin"] button[type=submit]')]);
 }

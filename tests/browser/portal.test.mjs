@@ -82,7 +82,7 @@ describe('portal in Chromium', () => {
     const landing = await customerCtx.newPage();
     await landing.goto(link);
     await landing.click('#signin');
-    await signIn(landing, customer, 'customer_admin', 'Contoso');
+    await signIn(landing, customer, 'customer_admin', 'Contoso', customerDomain);
     await landing.waitForSelector('#invitation-preview');
     assert.equal(await landing.locator('#partner-name').innerText(), 'Fabrikam');
     assert.match(await landing.locator('#grants-admin').innerText(), /Admin permission: yes/);
@@ -170,9 +170,14 @@ describe('portal in Chromium', () => {
     await page.locator('#invitation-list tr[data-state="Pending"] button:has-text("Cancel")').first().click();
     await page.waitForSelector('.notice');
     const canceled = await generic(canceledLink);
+    // An email-domain hint the signed-in tenant has not proven (no verified_domains claim
+    // naming it) is just another unusable link, whatever domain gets typed.
+    const hinted = await createInvitation(page, { domain: `victim-${sys.run}.example` });
+    const unproven = await generic(hinted);
     assert.equal(used, garbage);
     assert.equal(garbage, empty);
     assert.equal(empty, canceled);
+    assert.equal(canceled, unproven);
     // The token never reaches a log line.
     const token = new URL(link).searchParams.get('token');
     assert.equal(sys.log('portal').includes(token), false);

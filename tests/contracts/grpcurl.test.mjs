@@ -1,7 +1,8 @@
 // grpcurl as people use it, against every real service process (the three services and the
 // portal's gRPC health port, started by tests/browser/harness.mjs on the `kafka` fixture's
 // broker): `list`, `describe` and grpc.health.v1.Health/Check, all through server reflection
-// and without a token. grpcurl is the version tests/contracts/go.mod pins (PC_GRPCURL).
+// and without a token, over mTLS as in `make run` (-cacert/-cert/-key; a plaintext grpcurl is
+// refused). grpcurl is the version tests/contracts/go.mod pins (PC_GRPCURL).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,9 +16,18 @@ after(async () => { await system.stop(); });
 function grpcurl(name, ...args) {
   const address = `127.0.0.1:${system.ports[name].grpc}`;
   const flags = args[0] === '-d' ? args.splice(0, 2) : [];
-  return execFileSync(grpcurlBin, ['-plaintext', '-max-time', '30', ...flags, address, ...args],
+  const tls = ['-cacert', `${system.tls}/ca.pem`, '-cert', `${system.tls}/pcctl.pem`,
+    '-key', `${system.tls}/pcctl.key`];
+  return execFileSync(grpcurlBin, [...tls, '-max-time', '30', ...flags, address, ...args],
     { encoding: 'utf8' });
 }
+
+test('a plaintext grpcurl is refused by every TLS server', () => {
+  for (const name of Object.keys(system.ports)) {
+    assert.throws(() => execFileSync(grpcurlBin, ['-plaintext', '-max-time', '10',
+      `127.0.0.1:${system.ports[name].grpc}`, 'list'], { stdio: 'pipe' }), name);
+  }
+});
 
 // What each process serves besides health and reflection (the portal: only health).
 const own = {

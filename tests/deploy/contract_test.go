@@ -6,13 +6,16 @@
 // them. Only what must differ on one machine is mapped: the host network with free ports
 // (PC_*_PORT and the probes' ports move together), peers' addresses to those ports, the broker
 // to the local one, the database Secret to a database of the test PostgreSQL, and the Secrets'
-// contents to test keys. Each Deployment must reach SERVING on gRPC health (the port its probes
-// use) and 200 on /readyz; each migrations Job must exit 0. A PC_* variable the binary has no
+// contents to test keys and certificates (the gRPC pairs from a local CA). Each Deployment must
+// reach SERVING on gRPC health over mTLS (as a peer calls it) and 200 on /readyz (what its
+// probes ask); each migrations Job must exit 0. A PC_* variable the binary has no
 // flag for fails the test; so does a container that exits or never gets ready, with its log.
 package deploy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,7 +29,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -103,6 +106,14 @@ func TestManifestsStartTheImages(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(binDir, "tools/pcctl/pcctl"), "dev-keys",
 		"--jwt_keys_dir="+keys).CombinedOutput(); err != nil {
 		t.Fatalf("pcctl dev-keys: %v\n%s", err, out)
+	}
+
+	// What the cert-manager Certificates would hold, from a local CA (tools/dev/grpc-certs.sh);
+	// the test itself calls with the "probe" pair (mTLS).
+	tlsDir := filepath.Join(tmp, "grpc-tls")
+	if out, err := exec.Command("bash", filepath.Join(root, "tools/dev/grpc-certs.sh"), tlsDir,
+		"invitation", "relationship", "notification", "portal", "probe").CombinedOutput(); err != nil {
+		t.Fatalf("grpc-certs.sh: %v\n%s", err, out)
 	}
 
 	objects := Render(t, "global")
@@ -241,6 +252,29 @@ func TestManifestsStartTheImages(t *testing.T) {
 			case k == "PC_HTTP_PORT":
 				l.env["MANIFEST_HTTP_PORT"] = v
 				v = strconv.Itoa(freePort(t))
+			case strings.HasPrefix(k, "PC_GRPC_TLS_") && strings.HasSuffix(k, "_FILE") && v != "":
+				// The cert-manager Secret's files (tls.crt, tls.key, ca.crt): here, this service's
+				// pair and the CA from a local CA (tools/dev/grpc-certs.sh), written where the
+				// manifest mounts the Secret.
+				host, ok := mounts[filepath.Dir(v)]
+				if !ok {
+					t.Errorf("%s: %s=%s is not in a mounted volume", name, k, v)
+					break
+				}
+				from, ok := map[string]string{"tls.crt": filepath.Join(tlsDir, name+".pem"),
+					"tls.key": filepath.Join(tlsDir, name+".key"),
+					"ca.crt":  filepath.Join(tlsDir, "ca.pem")}[filepath.Base(v)]
+				if !ok {
+					t.Errorf("%s: %s=%s is no file of a cert-manager Secret", name, k, v)
+					break
+				}
+				data, err := os.ReadFile(from)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(host, filepath.Base(v)), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			case strings.HasSuffix(k, "_FILE") && v != "":
 				// A file from a mounted Secret (e.g. the portal's CSRF key): a test secret there.
 				host, ok := mounts[filepath.Dir(v)]
@@ -262,6 +296,7 @@ func TestManifestsStartTheImages(t *testing.T) {
 			}
 			l.env[k] = v
 		}
+		raw := map[string]string{}
 		for _, from := range c.EnvFrom {
 			if from.ConfigMapRef == nil {
 				t.Fatalf("%s: envFrom other than a ConfigMap", name)
@@ -271,18 +306,22 @@ func TestManifestsStartTheImages(t *testing.T) {
 				t.Fatalf("%s: ConfigMap %s is not in the release", name, from.ConfigMapRef.Name)
 			}
 			for k, v := range data {
-				set(k, v)
+				raw[k] = v
 			}
 		}
+		// `env` overrides `envFrom`, as in the kubelet (e.g. a Job switching TLS off).
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				set(e.Name, "from-secret")
+				raw[e.Name] = "from-secret"
 			} else if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
 				e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
-				set(e.Name, name+"-0") // the downward API's pod name
+				raw[e.Name] = name + "-0" // the downward API's pod name
 			} else {
-				set(e.Name, e.Value)
+				raw[e.Name] = e.Value
 			}
+		}
+		for k, v := range raw {
+			set(k, v)
 		}
 		flags, ok := flagsOf[l.image]
 		if !ok {
@@ -387,22 +426,21 @@ func TestManifestsStartTheImages(t *testing.T) {
 		if httpPort, ok := l.env["MANIFEST_HTTP_PORT"]; ok && strconv.Itoa(int(named["http"])) != httpPort {
 			t.Errorf("%s: container port http %d differs from PC_HTTP_PORT %s", o.Name, named["http"], httpPort)
 		}
+		// Probes ask the admin port (the gRPC port is mTLS): readiness /readyz, the others /healthz.
 		for _, probe := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
-			if probe.GRPC == nil || probe.GRPC.Port != named["grpc"] {
-				t.Errorf("%s: a probe does not use the gRPC port %d", o.Name, named["grpc"])
+			if probe.HTTPGet == nil || probe.HTTPGet.Port.String() != "admin" || named["admin"] == 0 {
+				t.Errorf("%s: a probe does not use the admin port", o.Name)
 			}
 		}
-		// Readiness asks the health service the binary keeps for it; liveness the whole server.
-		if c.ReadinessProbe.GRPC == nil || c.ReadinessProbe.GRPC.Service == nil ||
-			*c.ReadinessProbe.GRPC.Service != "readiness" {
-			t.Errorf("%s: the readiness probe does not ask gRPC health service \"readiness\"", o.Name)
+		if c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+			t.Errorf("%s: the readiness probe does not ask /readyz", o.Name)
 		}
 		cmd, container := start(l)
 		running = append(running, runningContainer{cmd, container})
 		launches = append(launches, l)
 	}
 	for _, l := range launches {
-		if err := waitServing(l, 90*time.Second); err != nil {
+		if err := waitServing(l, tlsDir, 90*time.Second); err != nil {
 			t.Errorf("%s: %v; its log:\n%s", l.name, err, showLog(l))
 		}
 	}
@@ -411,11 +449,24 @@ func TestManifestsStartTheImages(t *testing.T) {
 	}
 }
 
-// Polls like the kubelet's probes do: gRPC health SERVING and /readyz 200, within `limit`.
-func waitServing(l launch, limit time.Duration) error {
+// Polls gRPC health SERVING (over mTLS, as a peer service would call) and /readyz 200 (what
+// the kubelet's probes ask), within `limit`.
+func waitServing(l launch, tlsDir string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", l.grpcPort),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	ca, err := os.ReadFile(filepath.Join(tlsDir, "ca.pem"))
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return fmt.Errorf("no CA in %s", tlsDir)
+	}
+	pair, err := tls.LoadX509KeyPair(filepath.Join(tlsDir, "probe.pem"), filepath.Join(tlsDir, "probe.key"))
+	if err != nil {
+		return err
+	}
+	creds := credentials.NewTLS(&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}})
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", l.grpcPort), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}

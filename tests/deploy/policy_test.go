@@ -31,9 +31,19 @@ func containerProblems(c corev1.Container, needProbes bool) []string {
 		if c.StartupProbe == nil || c.ReadinessProbe == nil || c.LivenessProbe == nil {
 			p = append(p, "missing a startup, readiness or liveness probe")
 		}
+		// The gRPC port is mTLS, which the kubelet's gRPC probe cannot speak: probes ask the
+		// admin port's /healthz and /readyz (the same answers as gRPC health "" and "readiness").
 		for _, probe := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
-			if probe != nil && probe.GRPC == nil {
-				p = append(p, "probe is not a native gRPC probe")
+			if probe != nil && (probe.HTTPGet == nil || probe.HTTPGet.Port.String() != "admin") {
+				p = append(p, "probe is not an HTTP probe of the admin port")
+			}
+		}
+		if c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil && c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+			p = append(p, "the readiness probe does not ask /readyz")
+		}
+		for _, probe := range []*corev1.Probe{c.StartupProbe, c.LivenessProbe} {
+			if probe != nil && probe.HTTPGet != nil && probe.HTTPGet.Path != "/healthz" {
+				p = append(p, "a startup or liveness probe does not ask /healthz")
 			}
 		}
 	}

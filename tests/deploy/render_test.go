@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -71,6 +73,11 @@ func TestEveryOverlayRenders(t *testing.T) {
 						t.Errorf("KafkaUser %s: %v", o.Name, err)
 					}
 				}
+				if o.Kind == "Certificate" || o.Kind == "Issuer" {
+					if err := ValidateCertManager(o.Map); err != nil {
+						t.Errorf("%s %s: %v", o.Kind, o.Name, err)
+					}
+				}
 				if o.Kind != "Namespace" && o.Namespace != "partnercenter-"+cloud {
 					t.Errorf("%s %s is in namespace %q", o.Kind, o.Name, o.Namespace)
 				}
@@ -79,7 +86,8 @@ func TestEveryOverlayRenders(t *testing.T) {
 			// database, so three migration Jobs.
 			want := map[string]int{"Namespace": 1, "KafkaTopic": 3, "KafkaUser": 3, "Deployment": 4, "Job": 3,
 				"Service": 4, "ServiceAccount": 4, "PodDisruptionBudget": 4,
-				"HorizontalPodAutoscaler": 4, "NetworkPolicy": 4, "ConfigMap": 4, "PrometheusRule": 1}
+				"HorizontalPodAutoscaler": 4, "NetworkPolicy": 4, "ConfigMap": 4, "PrometheusRule": 1,
+				"Certificate": 4, "Issuer": 1}
 			for kind, n := range want {
 				if kinds[kind] != n {
 					t.Errorf("%d %s objects, want %d", kinds[kind], kind, n)
@@ -87,6 +95,84 @@ func TestEveryOverlayRenders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The cert-manager check must catch what it is here to catch.
+func TestValidateCertManagerRefusesAMisspelledField(t *testing.T) {
+	if err := ValidateCertManager(map[string]interface{}{"apiVersion": "cert-manager.io/v1",
+		"kind": "Certificate", "metadata": map[string]interface{}{"name": "x"},
+		"spec": map[string]interface{}{"secretName": "x", "dnsName": []interface{}{"x"},
+			"issuerRef": map[string]interface{}{"name": "ca"}}}); err == nil {
+		t.Error("a misspelled Certificate field passed")
+	}
+}
+
+// Fields of cert-manager.io/v1 Certificate and Issuer (cert-manager 1.x CRDs) this release
+// uses or may use, as a tested list like kafkaUserFields (the CRDs of
+// tests/deploy/crds check types on the API server; this checks what the project requires).
+var certManagerFields = map[string]map[string]bool{
+	"":         {"apiVersion": true, "kind": true, "metadata": true, "spec": true},
+	"metadata": {"name": true, "namespace": true, "labels": true, "annotations": true},
+	"Certificate.spec": {"secretName": true, "commonName": true, "dnsNames": true,
+		"ipAddresses": true, "uris": true, "duration": true, "renewBefore": true,
+		"privateKey": true, "usages": true, "issuerRef": true, "secretTemplate": true,
+		"subject": true, "isCA": true, "revisionHistoryLimit": true},
+	"Certificate.spec.privateKey": {"algorithm": true, "size": true, "encoding": true,
+		"rotationPolicy": true},
+	"Certificate.spec.issuerRef": {"name": true, "kind": true, "group": true},
+	"Issuer.spec":                {"ca": true, "selfSigned": true, "vault": true, "acme": true},
+	"Issuer.spec.ca":             {"secretName": true, "crlDistributionPoints": true},
+}
+
+var certificateUsages = map[string]bool{"server auth": true, "client auth": true,
+	"digital signature": true, "key encipherment": true}
+
+func ValidateCertManager(obj map[string]interface{}) error {
+	if obj["apiVersion"] != "cert-manager.io/v1" {
+		return fmt.Errorf("apiVersion %v", obj["apiVersion"])
+	}
+	kind, _ := obj["kind"].(string)
+	var problems []string
+	check := func(path string, m map[string]interface{}) {
+		for k := range m {
+			if !certManagerFields[path][k] {
+				problems = append(problems, path+"."+k)
+			}
+		}
+	}
+	check("", obj)
+	if m, ok := obj["metadata"].(map[string]interface{}); ok {
+		check("metadata", m)
+	}
+	spec, _ := obj["spec"].(map[string]interface{})
+	if spec == nil {
+		return fmt.Errorf("no spec")
+	}
+	check(kind+".spec", spec)
+	for _, sub := range []string{"privateKey", "issuerRef", "ca"} {
+		if m, ok := spec[sub].(map[string]interface{}); ok {
+			check(kind+".spec."+sub, m)
+		}
+	}
+	if kind == "Certificate" {
+		if s, _ := spec["secretName"].(string); s == "" {
+			problems = append(problems, "spec.secretName is required")
+		}
+		if ref, _ := spec["issuerRef"].(map[string]interface{}); ref == nil || ref["name"] == nil {
+			problems = append(problems, "spec.issuerRef.name is required")
+		}
+		usages, _ := spec["usages"].([]interface{})
+		for _, u := range usages {
+			if s, _ := u.(string); !certificateUsages[s] {
+				problems = append(problems, fmt.Sprintf("spec.usages: unknown %v", u))
+			}
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		return fmt.Errorf("unknown or invalid fields: %s", strings.Join(problems, ", "))
+	}
+	return nil
 }
 
 // Fields and policy of the KafkaUsers (mTLS, simple authorization): the CRD checks types,
@@ -242,5 +328,66 @@ func TestKafkaUsersGrantLeastPrivilegeOnTheirCloudsTopics(t *testing.T) {
 				t.Errorf("ACL beyond least privilege: %s", extra)
 			}
 		})
+	}
+}
+
+// Every workload serves gRPC with its own cert-manager certificate: a Certificate per
+// Deployment whose Secret the pod mounts whole (no subPath, so renewals reach the files) at
+// the directory its PC_GRPC_TLS_* settings name.
+func TestEveryWorkloadMountsItsGrpcCertificate(t *testing.T) {
+	objects := Render(t, "global")
+	secrets := map[string]string{} // Certificate name → secretName
+	configs := map[string]map[string]string{}
+	for _, o := range objects {
+		switch o.Kind {
+		case "Certificate":
+			spec, _ := o.Map["spec"].(map[string]interface{})
+			secrets[o.Name], _ = spec["secretName"].(string)
+		case "ConfigMap":
+			configs[o.Name] = decode[corev1.ConfigMap](t, o).Data
+		}
+	}
+	deployments := 0
+	for _, o := range objects {
+		if o.Kind != "Deployment" {
+			continue
+		}
+		deployments++
+		d := decode[appsv1.Deployment](t, o)
+		secret := secrets[o.Name+"-grpc"]
+		if secret == "" {
+			t.Errorf("%s: no Certificate %s-grpc", o.Name, o.Name)
+			continue
+		}
+		volume := ""
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == secret {
+				volume = v.Name
+			}
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		mountPath := ""
+		for _, m := range c.VolumeMounts {
+			if m.Name == volume {
+				mountPath = m.MountPath
+				if m.SubPath != "" {
+					t.Errorf("%s: the certificate is mounted with subPath (renewals would not reach it)", o.Name)
+				}
+			}
+		}
+		if volume == "" || mountPath == "" {
+			t.Errorf("%s: Secret %s is not mounted", o.Name, secret)
+			continue
+		}
+		cfg := configs[o.Name+"-config"]
+		for k, file := range map[string]string{"PC_GRPC_TLS_CERT_FILE": "tls.crt", "PC_GRPC_TLS_KEY_FILE": "tls.key",
+			"PC_GRPC_TLS_CLIENT_CA_FILE": "ca.crt", "PC_GRPC_TLS_CA_FILE": "ca.crt"} {
+			if cfg[k] != mountPath+"/"+file {
+				t.Errorf("%s: %s=%q, want %s/%s", o.Name, k, cfg[k], mountPath, file)
+			}
+		}
+	}
+	if deployments != 4 {
+		t.Errorf("%d Deployments, want 4", deployments)
 	}
 }

@@ -4,17 +4,22 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "pc/auth/claims.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "pc/auth/claims.h"
 #include "pc/auth/minter.h"
 #include "pc/common/errors.h"
 #include "pc/common/grpc_status.h"
 #include "pc/common/ids.h"
+#include "pc/tls/tls.h"
 #include "pcctl.h"
 
 ABSL_DECLARE_FLAG(absl::Duration, ttl);
+ABSL_DECLARE_FLAG(std::string, subject);
+ABSL_DECLARE_FLAG(std::string, verified_domains);
 ABSL_DECLARE_FLAG(std::string, jwt_keys_dir);
 ABSL_DECLARE_FLAG(std::string, jwt_kid);
 ABSL_DECLARE_FLAG(std::string, jwt_issuer);
@@ -58,11 +63,16 @@ absl::StatusOr<std::string> Mint(const std::string& tenant, const std::string& r
       absl::GetFlag(FLAGS_jwt_keys_dir), absl::GetFlag(FLAGS_jwt_kid),
       absl::GetFlag(FLAGS_jwt_issuer), absl::GetFlag(FLAGS_jwt_audience));
   if (!minter.ok()) return minter.status();
-  pc::auth::Claims claims{.subject = absl::StrCat(role, "@", tenant),
+  const std::string subject = absl::GetFlag(FLAGS_subject);
+  pc::auth::Claims claims{.subject = subject.empty() ? absl::StrCat(role, "@", tenant) : subject,
                           .tenant_id = tenant,
                           .cloud = absl::GetFlag(FLAGS_cloud),
                           .roles = {role}};
   if (!absl::GetFlag(FLAGS_name).empty()) claims.display_name = absl::GetFlag(FLAGS_name);
+  for (absl::string_view d :
+       absl::StrSplit(absl::GetFlag(FLAGS_verified_domains), ',', absl::SkipWhitespace())) {
+    claims.verified_domains.emplace_back(absl::StripAsciiWhitespace(d));
+  }
   return minter->Mint(claims, absl::GetFlag(FLAGS_ttl), absl::Now());
 }
 
@@ -77,6 +87,20 @@ absl::StatusOr<std::string> CallerToken(const std::string& default_role) {
     return absl::InvalidArgumentError("give --token=<jwt> (or PC_TOKEN) or --as=<tenant>");
   }
   return absl::GetFlag(FLAGS_token);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() {
+  pc::tls::Files files = pc::tls::FilesFromFlags();
+  const std::pair<std::string*, const char*> env[] = {{&files.ca_file, "PC_GRPC_TLS_CA_FILE"},
+                                                      {&files.cert_file, "PC_GRPC_TLS_CERT_FILE"},
+                                                      {&files.key_file, "PC_GRPC_TLS_KEY_FILE"}};
+  for (const auto& [value, name] : env) {
+    if (value->empty()) *value = pc::EnvOr(name, "");
+  }
+  files.client_ca_file.clear();  // a server-side setting
+  auto creds = pc::tls::ChannelCredentials(files);
+  if (!creds.ok()) std::exit(Fail(std::string(creds.status().message())));
+  return *creds;
 }
 
 std::string RequestId() {

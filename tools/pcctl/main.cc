@@ -42,6 +42,12 @@ ABSL_FLAG(std::string, as, "", "Mint a dev token for this tenant (local runs)");
 ABSL_FLAG(std::string, role, "", "Role for `token` / --as (default: what the command needs)");
 ABSL_FLAG(std::string, tenant, "", "Tenant for `token`");
 ABSL_FLAG(std::string, name, "", "Display name claim for `token` / --as");
+ABSL_FLAG(std::string, subject, "",
+          "`sub` of a minted token (default <role>@<tenant>); a service token names its "
+          "service: token --tenant=partnercenter --role=service --subject=invitation");
+ABSL_FLAG(std::string, verified_domains, "",
+          "Comma-separated `verified_domains` claim of a minted token (what the identity "
+          "provider verified the tenant owns; satisfies email-domain hints)");
 ABSL_FLAG(std::string, cloud, pc::EnvOr("PC_CLOUD", "global"), "Cloud claim (env PC_CLOUD)");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "Lifetime of a minted token");
 ABSL_FLAG(std::string, jwt_keys_dir, pc::EnvOr("PC_JWT_KEYS_DIR", ".local/jwt"),

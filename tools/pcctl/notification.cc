@@ -5,6 +5,7 @@
 //   pcctl watch customers --as=partner-1 [--resume_after=42]   # one JSON line per change
 //   pcctl watch partners --as=customer-1
 #include <iostream>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "google/protobuf/util/json_util.h"
@@ -32,25 +33,38 @@ int Notif(const std::string& role, Call call) {
 }
 
 // Streams until the server ends the stream (or Ctrl-C); one compact JSON object per line.
+// When the stream ends because its token expired and pcctl minted it (--as), it mints a fresh
+// one and resumes after the last sequence it printed, so nothing is lost or repeated.
 template <typename Change, typename Open>
 int Watch(const std::string& role, Open open) {
-  auto token = CallerToken(role);
-  if (!token.ok()) return Fail(std::string(token.status().message()));
   auto stub = v1::NotificationService::NewStub(grpc::CreateChannel(
-      absl::GetFlag(FLAGS_notification_addr), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  pc::auth::AttachBearerToken(&ctx, *token);
-  auto reader = open(*stub, &ctx);
-  Change change;
+      absl::GetFlag(FLAGS_notification_addr), ChannelCredentials()));
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  while (reader->Read(&change)) {
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(change, &json, options);
-    std::cout << json << std::endl;
+  std::optional<int64_t> resume;
+  if (absl::GetFlag(FLAGS_resume_after) >= 0) resume = absl::GetFlag(FLAGS_resume_after);
+  while (true) {
+    auto token = CallerToken(role);
+    if (!token.ok()) return Fail(std::string(token.status().message()));
+    grpc::ClientContext ctx;
+    pc::auth::AttachBearerToken(&ctx, *token);
+    auto reader = open(*stub, &ctx, resume);
+    Change change;
+    while (reader->Read(&change)) {
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(change, &json, options);
+      std::cout << json << std::endl;
+      resume = change.sequence();
+    }
+    const grpc::Status status = reader->Finish();
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
+        !absl::GetFlag(FLAGS_as).empty() && resume.has_value()) {
+      std::cerr << "pcctl: the watch's token expired; resuming after " << *resume
+                << " with a fresh one" << std::endl;
+      continue;
+    }
+    return status.ok() ? 0 : PrintStatus(status);
   }
-  const grpc::Status status = reader->Finish();
-  return status.ok() ? 0 : PrintStatus(status);
 }
 
 }  // namespace
@@ -78,20 +92,18 @@ int RunNotificationCommand(const std::vector<std::string>& args) {
     });
   }
   if (cmd == "watch" && sub == "customers") {
-    return Watch<v1::CustomerChange>("partner_agent", [&](Stub& s, grpc::ClientContext* c) {
+    return Watch<v1::CustomerChange>("partner_agent", [&](Stub& s, grpc::ClientContext* c,
+                                                          std::optional<int64_t> resume) {
       v1::WatchCustomersRequest req;
-      if (absl::GetFlag(FLAGS_resume_after) >= 0) {
-        req.set_resume_after_sequence(absl::GetFlag(FLAGS_resume_after));
-      }
+      if (resume.has_value()) req.set_resume_after_sequence(*resume);
       return s.WatchCustomers(c, req);
     });
   }
   if (cmd == "watch" && sub == "partners") {
-    return Watch<v1::PartnerChange>("customer_admin", [&](Stub& s, grpc::ClientContext* c) {
+    return Watch<v1::PartnerChange>("customer_admin", [&](Stub& s, grpc::ClientContext* c,
+                                                         std::optional<int64_t> resume) {
       v1::WatchPartnersRequest req;
-      if (absl::GetFlag(FLAGS_resume_after) >= 0) {
-        req.set_resume_after_sequence(absl::GetFlag(FLAGS_resume_after));
-      }
+      if (resume.has_value()) req.set_resume_after_sequence(*resume);
       return s.WatchPartners(c, req);
     });
   }

@@ -38,6 +38,10 @@ void PrintJson(const google::protobuf::Message& m);
 absl::StatusOr<std::string> Mint(const std::string& tenant, const std::string& role);
 // The caller's token: --token, or one minted for --as with `default_role` (or --role).
 absl::StatusOr<std::string> CallerToken(const std::string& default_role);
+// TLS for calls when --grpc_tls_ca_file (env PC_GRPC_TLS_CA_FILE) is set, presenting
+// --grpc_tls_cert_file/--grpc_tls_key_file (env twins) to an mTLS server; else plaintext.
+// Exits with a usage error if a file cannot be used.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials();
 // --request_id, or a new UUID.
 std::string RequestId();
 
@@ -47,7 +51,7 @@ template <typename Service, typename Resp, typename Call>
 int Invoke(const std::string& address, const std::string& role, Call call) {
   auto token = CallerToken(role);
   if (!token.ok()) return Fail(std::string(token.status().message()));
-  auto stub = Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = Service::NewStub(grpc::CreateChannel(address, ChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pc::auth::AttachBearerToken(&ctx, *token);

@@ -50,6 +50,7 @@ absl::StatusOr<std::string> Minter::Mint(const Claims& claims, absl::Duration tt
       {"jti", claims.token_id.empty() ? pc::NewUuid() : claims.token_id},
   };
   if (claims.display_name) payload["name"] = *claims.display_name;
+  if (!claims.verified_domains.empty()) payload["verified_domains"] = claims.verified_domains;
 
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return absl::ResourceExhaustedError("jwt_new failed");

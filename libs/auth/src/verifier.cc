@@ -169,6 +169,16 @@ absl::StatusOr<Claims> Verifier::Verify(std::string_view token, absl::Time now) 
     if (jti == nullptr) return Unauthenticated("invalid jti");
     claims.token_id = *jti;
   }
+  if (payload->contains("verified_domains")) {
+    const Json& domains = (*payload)["verified_domains"];
+    if (!domains.is_array()) return Unauthenticated("invalid verified_domains");
+    for (const Json& d : domains) {
+      if (!d.is_string() || d.get<std::string>().empty()) {
+        return Unauthenticated("invalid verified_domains");
+      }
+      claims.verified_domains.push_back(d.get<std::string>());
+    }
+  }
   return claims;
 }
 

@@ -42,7 +42,6 @@ TEST(RequireRoleTest, PartnerReadMatrix) {
       {{kRolePartnerAgent}, absl::StatusCode::kOk},
       {{kRoleCustomerAdmin, kRolePartnerAgent}, absl::StatusCode::kOk},
       {{kRoleCustomerAdmin}, absl::StatusCode::kPermissionDenied},
-      {{kRoleService}, absl::StatusCode::kPermissionDenied},
       {{"PARTNER_ADMIN"}, absl::StatusCode::kPermissionDenied},
       {{}, absl::StatusCode::kPermissionDenied},
   };
@@ -90,11 +89,16 @@ TEST(RequireTenantTest, Matrix) {
        absl::StatusCode::kPermissionDenied},
       {"CustomerOnPartnerObject", "cust-1", {kRoleCustomerAdmin}, "partner-1",
        absl::StatusCode::kPermissionDenied},
-      {"ServiceAnyTenant", "internal", {kRoleService}, "partner-2", absl::StatusCode::kOk},
-      {"ServiceEmptyTenant", "internal", {kRoleService}, "", absl::StatusCode::kOk},
+      {"ServiceAnyTenant", kPlatformTenant, {kRoleService}, "partner-2", absl::StatusCode::kOk},
+      {"ServiceEmptyTenant", kPlatformTenant, {kRoleService}, "", absl::StatusCode::kOk},
+      // The reported hole: a `service` role under a tenant's own tid is no service identity.
+      {"ServiceRoleOfATenant", "x-svc", {kRoleService}, "partner-2",
+       absl::StatusCode::kPermissionDenied},
   };
   for (const Case& c : cases) {
-    absl::Status status = RequireTenant(WithRoles(c.roles, c.token_tenant), c.object_tenant);
+    Claims claims = WithRoles(c.roles, c.token_tenant);
+    if (c.token_tenant == kPlatformTenant) claims.subject = kServiceInvitation;
+    absl::Status status = RequireTenant(claims, c.object_tenant);
     EXPECT_EQ(status.code(), c.code) << c.name;
     if (!status.ok()) {
       EXPECT_EQ(pc::ReasonOf(status), pc::reason::kWrongTenant) << c.name;
@@ -105,6 +109,73 @@ TEST(RequireTenantTest, Matrix) {
       }
     }
   }
+}
+
+Claims Service(std::string sub, std::string tid = kPlatformTenant,
+               std::vector<std::string> roles = {kRoleService}) {
+  return {.subject = std::move(sub), .tenant_id = std::move(tid), .cloud = kCloudGlobal,
+          .roles = std::move(roles)};
+}
+
+TEST(ServiceIdentityTest, OnlyKnownServicesOfThePlatformTenant) {
+  EXPECT_EQ(ServiceOf(Service("invitation")), "invitation");
+  EXPECT_EQ(ServiceOf(Service("relationship")), "relationship");
+  EXPECT_EQ(ServiceOf(Service("notification")), "notification");
+  EXPECT_EQ(ServiceOf(Service("portal")), "portal");
+  EXPECT_EQ(ServiceOf(Service("svc")), "");                              // unknown name
+  EXPECT_EQ(ServiceOf(Service("Invitation")), "");                       // case matters
+  EXPECT_EQ(ServiceOf(Service("invitation", "x-svc")), "");              // a tenant's app
+  EXPECT_EQ(ServiceOf(Service("invitation", kPlatformTenant, {kRolePartnerAdmin})), "");
+}
+
+TEST(RequireCallerTest, Matrix) {
+  struct Case {
+    std::string name;
+    Claims claims;
+    absl::StatusCode code;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"AdmittedUserRole", WithRoles({kRolePartnerAdmin}), absl::StatusCode::kOk, ""},
+      {"OtherUserRole", WithRoles({kRoleCustomerAdmin}), absl::StatusCode::kPermissionDenied,
+       pc::reason::kMissingRole},
+      {"AdmittedService", Service("invitation"), absl::StatusCode::kOk, ""},
+      {"OtherService", Service("notification"), absl::StatusCode::kPermissionDenied,
+       pc::reason::kCallerNotAdmitted},
+      {"ServiceRoleOfATenant", Service("invitation", "x-svc"), absl::StatusCode::kPermissionDenied,
+       pc::reason::kCallerNotAdmitted},
+      {"UnknownServiceName", Service("svc"), absl::StatusCode::kPermissionDenied,
+       pc::reason::kCallerNotAdmitted},
+      // A service token's user roles grant nothing.
+      {"ServiceWithUserRole", Service("svc", "x-svc", {kRoleService, kRolePartnerAdmin}),
+       absl::StatusCode::kPermissionDenied, pc::reason::kCallerNotAdmitted},
+  };
+  for (const Case& c : cases) {
+    absl::Status status = RequireCaller(c.claims, {kRolePartnerAdmin}, {kServiceInvitation});
+    EXPECT_EQ(status.code(), c.code) << c.name;
+    if (!status.ok()) {
+      EXPECT_EQ(pc::ReasonOf(status), c.reason) << c.name;
+    }
+  }
+  absl::Status none = RequireCaller(Service("invitation"), {kRolePartnerAdmin}, {});
+  EXPECT_EQ(pc::ReasonOf(none), pc::reason::kCallerNotAdmitted);
+  EXPECT_EQ(pc::ReasonMetadataOf(none).at("admitted_services"), "");
+  // RequireRole alone never lets a service token pass as a user.
+  for (const Claims& service : {Service("invitation"), Service("svc", "x-svc", {kRoleService, kRolePartnerAdmin})}) {
+    absl::Status s = RequireRole(service, {kRolePartnerAdmin, kRolePartnerAgent});
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(pc::ReasonOf(s), pc::reason::kCallerNotAdmitted);
+  }
+}
+
+TEST(ClaimsTest, VerifiedDomainsMatchIgnoringCase) {
+  Claims claims = WithRoles({kRoleCustomerAdmin});
+  EXPECT_FALSE(claims.HasVerifiedDomain("contoso.com"));
+  claims.verified_domains = {"Contoso.com", "fabrikam.example"};
+  EXPECT_TRUE(claims.HasVerifiedDomain("contoso.com"));
+  EXPECT_TRUE(claims.HasVerifiedDomain("FABRIKAM.example"));
+  EXPECT_FALSE(claims.HasVerifiedDomain("sub.contoso.com"));
+  EXPECT_FALSE(claims.HasVerifiedDomain(""));
 }
 
 }  // namespace

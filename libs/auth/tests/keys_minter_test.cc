@@ -149,6 +149,7 @@ TEST_F(TempDirTest, DevKeyPairMintsTokensTheVerifierAccepts) {
 
   Claims in{.subject = "carol", .tenant_id = "customer-7", .cloud = kCloudUsGov,
             .roles = {kRoleCustomerAdmin}, .display_name = "Carol"};
+  in.verified_domains = {"contoso.com", "Fabrikam.example"};
   absl::StatusOr<std::string> token = minter->Mint(in, absl::Minutes(10), kNow);
   ASSERT_TRUE(token.ok()) << token.status();
   absl::StatusOr<Claims> out = verifier->Verify(*token, kNow);
@@ -158,6 +159,7 @@ TEST_F(TempDirTest, DevKeyPairMintsTokensTheVerifierAccepts) {
   EXPECT_EQ(out->cloud, kCloudUsGov);
   EXPECT_THAT(out->roles, ::testing::ElementsAre(kRoleCustomerAdmin));
   EXPECT_EQ(out->display_name, "Carol");
+  EXPECT_THAT(out->verified_domains, ::testing::ElementsAre("contoso.com", "Fabrikam.example"));
   EXPECT_EQ(out->issued_at, kNow);
   EXPECT_EQ(out->expires_at, kNow + absl::Minutes(10));
   EXPECT_TRUE(pc::IsUuid(out->token_id)) << out->token_id;

@@ -283,7 +283,16 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{"NumericName", [] { return SignEs(With(GoodPayload(), "name", 1)); },
                    "invalid name"},
         RejectCase{"NumericJti", [] { return SignEs(With(GoodPayload(), "jti", 1)); },
-                   "invalid jti"}),
+                   "invalid jti"},
+        RejectCase{"VerifiedDomainsNotAnArray",
+                   [] { return SignEs(With(GoodPayload(), "verified_domains", "contoso.com")); },
+                   "invalid verified_domains"},
+        RejectCase{"VerifiedDomainsWithANumber",
+                   [] { return SignEs(With(GoodPayload(), "verified_domains", {"contoso.com", 7})); },
+                   "invalid verified_domains"},
+        RejectCase{"VerifiedDomainsWithAnEmptyString",
+                   [] { return SignEs(With(GoodPayload(), "verified_domains", Json::array({""}))); },
+                   "invalid verified_domains"}),
     [](const auto& info) { return info.param.name; });
 
 // Why the header is checked before libjwt sees the token: libjwt 1.10 alone accepts an

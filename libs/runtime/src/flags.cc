@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "pc/common/errors.h"
 #include "pc/common/status_macros.h"
+#include "pc/tls/tls.h"
 
 ABSL_FLAG(int32_t, grpc_port, 50051, "gRPC port on 0.0.0.0 (0 = let the kernel pick).");
 ABSL_FLAG(int32_t, admin_port, 9090,
@@ -157,6 +158,7 @@ absl::Status ParseFlags(const std::map<std::string, std::string>& env,
                                 [](const absl::Duration& d) -> std::string {
                                   return d >= absl::ZeroDuration() ? "" : "must not be negative";
                                 }),
+      [] { return pc::tls::Validate(pc::tls::FilesFromFlags()); },
   };
   all.insert(all.end(), validators.begin(), validators.end());
   for (const FlagValidator& validate : all) PC_RETURN_IF_ERROR(validate());

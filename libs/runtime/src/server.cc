@@ -18,6 +18,7 @@
 #include "metrics_interceptor.h"
 #include "pc/common/status_macros.h"
 #include "pc/runtime/flags.h"
+#include "pc/runtime/tls.h"
 #include "reflection_v1.h"
 #include "spdlog/spdlog.h"
 
@@ -77,6 +78,7 @@ ServerOptions ServerOptions::FromFlags() {
   options.admin_port = absl::GetFlag(FLAGS_admin_port);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.credentials = ServerCredentialsFromFlags();
   return options;
 }
 
@@ -154,7 +156,8 @@ absl::Status Server::Start() {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(HostPort(options_.bind_address, options_.grpc_port),
-                           grpc::InsecureServerCredentials(), &bound_port);
+                           options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(),
+                           &bound_port);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);

@@ -69,6 +69,19 @@ TEST_F(FlagsTest, BadArgumentValueNamesTheFlag) {
   EXPECT_THAT(status.message(), HasSubstr("--shutdown_grace"));
 }
 
+// The gRPC TLS flags (libs/tls) are checked at start like every other flag: a certificate
+// file that is not there stops the service before it serves anything.
+TEST_F(FlagsTest, UnusableTlsFilesStopTheStartNamingTheFlag) {
+  absl::Status missing = ParseFlags({{"PC_GRPC_TLS_CERT_FILE", "/nonexistent/tls.crt"},
+                                     {"PC_GRPC_TLS_KEY_FILE", "/nonexistent/tls.key"}},
+                                    {});
+  EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing.message(), HasSubstr("--grpc_tls_cert_file: cannot read '/nonexistent/tls.crt'"));
+  absl::Status half =
+      ParseFlags({}, {"--grpc_tls_cert_file=", "--grpc_tls_key_file=/nonexistent/tls.key"});
+  EXPECT_THAT(half.message(), HasSubstr("--grpc_tls_cert_file and --grpc_tls_key_file"));
+}
+
 TEST_F(FlagsTest, ValidatorsRejectOutOfRangeValues) {
   struct Case {
     std::map<std::string, std::string> env;

@@ -171,15 +171,16 @@ absl::Status ValidateCreatedRange(const v1::ListInvitationsRequest& req) {
 }
 
 // True if the calling customer is the one the invitation's hint names (or there is no hint).
-bool HintAdmits(const Invitation& inv, const std::string& tenant_id,
-                const std::string* primary_domain) {
+// An email-domain hint is satisfied only by a domain the identity provider verified for the
+// caller's tenant (claim `verified_domains`), never by a typed value. A partner's own tenant
+// is never its customer.
+bool HintAdmits(const Invitation& inv, const pc::auth::Claims& caller) {
+  if (caller.tenant_id == inv.partner_id()) return false;
   switch (inv.customer_hint().hint_case()) {
     case common::CustomerHint::kTenantId:
-      return inv.customer_hint().tenant_id() == tenant_id;
+      return inv.customer_hint().tenant_id() == caller.tenant_id;
     case common::CustomerHint::kEmailDomain:
-      return primary_domain == nullptr ||
-             absl::AsciiStrToLower(*primary_domain) ==
-                 absl::AsciiStrToLower(inv.customer_hint().email_domain());
+      return caller.HasVerifiedDomain(inv.customer_hint().email_domain());
     default:
       return true;
   }
@@ -250,8 +251,7 @@ absl::StatusOr<StoredInvitation> InvitationDomain::LoadOwned(RepositoryTx& tx,
   PC_ASSIGN_OR_RETURN(std::optional<StoredInvitation> found, tx.Get(id));
   // Another tenant's or another cloud's invitation is indistinguishable from a missing one.
   if (!found.has_value() || pc::events::CloudName(found->invitation.cloud()) != options_.cloud ||
-      (!call.claims.HasRole(pc::auth::kRoleService) &&
-       found->invitation.partner_id() != call.claims.tenant_id)) {
+      found->invitation.partner_id() != call.claims.tenant_id) {
     return not_found;
   }
   return *std::move(found);
@@ -283,6 +283,9 @@ absl::StatusOr<v1::CreateInvitationResponse> InvitationDomain::Create(
     }
   }
   PC_RETURN_IF_ERROR(ValidateCustomerHint("customer_hint", req.customer_hint()));
+  if (req.customer_hint().tenant_id() == call.claims.tenant_id) {
+    return InvalidFieldError("customer_hint.tenant_id", "must not be your own tenant");
+  }
   if (req.kind() == common::INVITATION_KIND_ADMIN_RESTORE &&
       req.customer_hint().hint_case() != common::CustomerHint::kTenantId) {
     return InvalidFieldError("customer_hint.tenant_id",
@@ -399,9 +402,8 @@ absl::StatusOr<v1::CreateInvitationResponse> InvitationDomain::Create(
 
 absl::StatusOr<v1::Invitation> InvitationDomain::Get(const CallContext& call,
                                                      const v1::GetInvitationRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(
-      call.claims,
-      {pc::auth::kRolePartnerAdmin, pc::auth::kRolePartnerAgent, pc::auth::kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(
+      call.claims, {pc::auth::kRolePartnerAdmin, pc::auth::kRolePartnerAgent}, {}));
   Invitation out;
   PC_RETURN_IF_ERROR(repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadOwned(tx, call, req.id()));
@@ -557,13 +559,12 @@ absl::StatusOr<v1::InvitationPreview> InvitationDomain::Preview(
   // A preview is what a plain GET of the accept link asks for, which another site can make
   // the customer's browser send: its failures are not counted (docs/decisions.md).
   PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token(), /*count_failure=*/false));
-  const std::string& tenant = call.claims.tenant_id;
   v1::InvitationPreview out;
   absl::Status status = repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, req.token()));
     const Invitation& inv = stored.invitation;
     if (inv.state() != common::INVITATION_STATE_PENDING ||
-        clock_.Now() >= FromProto(inv.expire_time()) || !HintAdmits(inv, tenant, nullptr)) {
+        clock_.Now() >= FromProto(inv.expire_time()) || !HintAdmits(inv, call.claims)) {
       return InvalidLinkError();
     }
     out.set_invitation_id(inv.id());
@@ -586,6 +587,7 @@ absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
   const std::string& tenant = call.claims.tenant_id;
   PC_RETURN_IF_ERROR(ValidateRequestId("request_id", req.request_id()));
   PC_RETURN_IF_ERROR(ValidateProfile(req.customer_profile()));
+  PC_RETURN_IF_ERROR(CountLinkFailure(call, CheckAcceptingCustomer(call, req.token())));
   v1::AcceptInvitationResponse out;
   absl::Status status = CommitTokenChange([&](RepositoryTx& tx) -> absl::Status {
     const absl::Time now = clock_.Now();
@@ -597,7 +599,7 @@ absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
     }
     if (inv.state() != common::INVITATION_STATE_PENDING ||
         now >= FromProto(inv.expire_time()) ||
-        !HintAdmits(inv, tenant, &req.customer_profile().primary_domain())) {
+        !HintAdmits(inv, call.claims)) {
       return InvalidLinkError();
     }
     const int64_t expected = inv.version();
@@ -624,6 +626,36 @@ absl::StatusOr<v1::AcceptInvitationResponse> InvitationDomain::Accept(
   return out;
 }
 
+// A customer already ACTIVE with the partner cannot accept another reseller invitation:
+// tenant hints are refused when drafted; invitations without one (email-domain hint, or
+// none) are refused here, before the acceptance commits. Asked outside the transaction.
+absl::Status InvitationDomain::CheckAcceptingCustomer(const CallContext& call,
+                                                      const std::string& token) {
+  if (eligibility_ == nullptr) return absl::OkStatus();
+  std::optional<Invitation> pending;
+  PC_RETURN_IF_ERROR(repository_.InTransaction([&](RepositoryTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadByToken(tx, call, token));
+    const Invitation& inv = stored.invitation;
+    if (inv.state() == common::INVITATION_STATE_PENDING &&
+        clock_.Now() < FromProto(inv.expire_time()) && HintAdmits(inv, call.claims) &&
+        inv.kind() == common::INVITATION_KIND_RESELLER_RELATIONSHIP &&
+        !inv.customer_hint().has_tenant_id()) {
+      pending = inv;
+    }
+    return absl::OkStatus();  // anything else: the transaction gives the usual answer
+  }));
+  if (!pending.has_value()) return absl::OkStatus();
+  absl::Status eligible =
+      eligibility_->Check(call, pending->partner_id(), call.claims.tenant_id, pending->kind());
+  if (absl::IsAlreadyExists(eligible)) {
+    return pc::WithReason(
+        absl::AlreadyExistsError("your organization already has an active relationship with "
+                                 "this partner"),
+        pc::reason::kRelationshipExists);
+  }
+  return eligible;
+}
+
 absl::StatusOr<v1::Invitation> InvitationDomain::Decline(const CallContext& call,
                                                          const v1::DeclineInvitationRequest& req) {
   PC_RETURN_IF_ERROR(AdmitTokenCall(call, req.token()));
@@ -640,7 +672,7 @@ absl::StatusOr<v1::Invitation> InvitationDomain::Decline(const CallContext& call
       return absl::OkStatus();
     }
     if (inv.state() != common::INVITATION_STATE_PENDING ||
-        now >= FromProto(inv.expire_time()) || !HintAdmits(inv, tenant, nullptr)) {
+        now >= FromProto(inv.expire_time()) || !HintAdmits(inv, call.claims)) {
       return InvalidLinkError();
     }
     const int64_t expected = inv.version();

@@ -99,6 +99,7 @@ class InvitationDomain {
                               bool count_failure = true);
   // Counts an unusable-link answer against the caller's tenant; returns `status`.
   absl::Status CountLinkFailure(const CallContext& call, absl::Status status);
+  absl::Status CheckAcceptingCustomer(const CallContext& call, const std::string& token);
   absl::Status CommitChange(const std::function<absl::Status(RepositoryTx&)>& fn);
   // CommitChange for a call on a link (Accept, Decline): if another call on the same link
   // committed first (ABORTED on the invitation's version, PostgreSQL with several replicas),

@@ -10,10 +10,12 @@ namespace common = partnercenter::common::v1;
 namespace rel = partnercenter::relationship::v1;
 
 GrpcEligibilityChecker::GrpcEligibilityChecker(std::shared_ptr<grpc::Channel> channel,
-                                               absl::Duration deadline, int attempts)
+                                               absl::Duration deadline, int attempts,
+                                               TokenSource service_token)
     : stub_(rel::RelationshipService::NewStub(std::move(channel))),
       deadline_(deadline),
-      attempts_(attempts) {}
+      attempts_(attempts),
+      service_token_(std::move(service_token)) {}
 
 absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::string& partner_id,
                                            const std::string& customer_tenant_id,
@@ -21,10 +23,19 @@ absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::s
   rel::GetRelationshipRequest request;
   request.set_partner_id(partner_id);
   request.set_customer_id(customer_tenant_id);
+  std::string bearer = call.bearer_token;
+  if (service_token_) {
+    absl::StatusOr<std::string> own = service_token_();
+    if (!own.ok()) {
+      return absl::UnavailableError(
+          "the invitation service has no usable service token to check this customer; retry");
+    }
+    bearer = *std::move(own);
+  }
   rel::Relationship r;
   const grpc::Status status = pc::RetryTransient(attempts_, [&] {
     grpc::ClientContext ctx;
-    pc::auth::PrepareOutgoingCall(&ctx, call.bearer_token, call.correlation_id, deadline_);
+    pc::auth::PrepareOutgoingCall(&ctx, bearer, call.correlation_id, deadline_);
     return stub_->GetRelationship(&ctx, request, &r);
   });
   const bool active = status.ok() && r.state() == common::RELATIONSHIP_STATE_ACTIVE;

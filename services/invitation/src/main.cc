@@ -11,6 +11,7 @@
 #include "grpc_service.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/security_flags.h"
+#include "pc/auth/token_file.h"
 #include "pc/runtime/flags.h"
 #include "pc/runtime/identity.h"
 #include "pc/runtime/init.h"
@@ -19,6 +20,7 @@
 #include "pc/pipeline/outbox_metrics.h"
 #include "pc/pipeline/retention.h"
 #include "pc/runtime/server.h"
+#include "pc/runtime/tls.h"
 #include "pc/storage/database.h"
 #include "pc/storage/outbox.h"
 #include "spdlog/spdlog.h"
@@ -117,11 +119,19 @@ int main(int argc, char** argv) {
   PC_CHECK_OK(publisher.status());
   pc::storage::OutboxRelay relay(**db, **publisher);
 
+  std::unique_ptr<pc::auth::TokenFile> service_token;
   std::unique_ptr<pc::invitation::GrpcEligibilityChecker> eligibility;
   if (const std::string address = absl::GetFlag(FLAGS_relationship_address); !address.empty()) {
+    if (!absl::GetFlag(FLAGS_service_token_file).empty()) {
+      service_token = std::make_unique<pc::auth::TokenFile>(absl::GetFlag(FLAGS_service_token_file));
+      PC_CHECK_OK(service_token->Get().status());
+    }
     eligibility = std::make_unique<pc::invitation::GrpcEligibilityChecker>(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
-        absl::GetFlag(FLAGS_relationship_deadline));
+        grpc::CreateChannel(address, pc::runtime::ChannelCredentialsFromFlags()),
+        absl::GetFlag(FLAGS_relationship_deadline), 3,
+        service_token ? pc::invitation::GrpcEligibilityChecker::TokenSource(
+                            [t = service_token.get()] { return t->Get(); })
+                      : nullptr);
   }
 
   const pc::Clock& clock = pc::SystemClock::Get();

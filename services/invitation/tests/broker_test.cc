@@ -3,7 +3,6 @@
 // loses nor doubles an event (label integration).
 #include <signal.h>
 
-#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -21,6 +20,7 @@
 #include "pc/kafka/consumer.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/test_tls.h"
 #include "pc/testing/topic_recorder.h"
 
 namespace pc::invitation {
@@ -45,17 +45,24 @@ class InvitationBrokerTest : public ::testing::Test {
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
     ASSERT_TRUE(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics("germany"), 3, 1).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // The services' logs stay in dir_ when a test failed.
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
 
   // Starts pc-invitation on a kernel-chosen port; returns once it serves.
   void StartService(const std::string& brokers) {
+    // Over mTLS, as in `make run`.
+    if (!tls_) tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                            std::vector<std::string>{"invitation", "test"});
+    std::vector<std::string> args{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                  "--admin_port=0", "--log_format=text",
+                                  "--kafka_brokers=" + brokers,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=sqlite://" + (dir_ / "inv.db").string()};
+    for (std::string& f : tls_->Flags("invitation")) args.push_back(std::move(f));
     service_ = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
-                                 "--admin_port=0", "--log_format=text",
-                                 "--kafka_brokers=" + brokers,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=sqlite://" + (dir_ / "inv.db").string()},
-        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "service.log").string());
+        std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "service.log").string());
     auto line = service_->WaitForLine(
         [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
         absl::Seconds(60));
@@ -63,12 +70,14 @@ class InvitationBrokerTest : public ::testing::Test {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(*line, m, std::regex("gRPC on :(\\d+)")));
     stub_ = v1::InvitationService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + m[1].str(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel("127.0.0.1:" + m[1].str(), tls_->Credentials("test")));
   }
 
-  std::string Token(const std::string& tenant, const std::string& role) {
-    return *minter_->Mint({.subject = "u", .tenant_id = tenant, .cloud = "germany", .roles = {role}},
-                          absl::Hours(1), absl::Now());
+  std::string Token(const std::string& tenant, const std::string& role,
+                    std::vector<std::string> verified_domains = {}) {
+    pc::auth::Claims claims{.subject = "u", .tenant_id = tenant, .cloud = "germany", .roles = {role}};
+    claims.verified_domains = std::move(verified_domains);
+    return *minter_->Mint(claims, absl::Hours(1), absl::Now());
   }
 
   v1::CreateInvitationResponse Invite(const std::string& domain, const std::string& correlation) {
@@ -90,6 +99,7 @@ class InvitationBrokerTest : public ::testing::Test {
   std::string brokers_;
   std::filesystem::path dir_;
   std::unique_ptr<pc::auth::Minter> minter_;
+  std::unique_ptr<pc::testing::TestTls> tls_;
   std::unique_ptr<pc::testing::Subprocess> service_;
   std::unique_ptr<v1::InvitationService::Stub> stub_;
   const std::string partner_ = pc::testing::UniqueName("partner").substr(5);
@@ -124,7 +134,8 @@ TEST_F(InvitationBrokerTest, CreateAndAcceptReachTheTopicWithTheFullEnvelope) {
   accept.mutable_customer_profile()->set_primary_domain("contoso.com");
   accept.mutable_customer_profile()->set_country("DE");
   grpc::ClientContext ctx;
-  pc::auth::AttachBearerToken(&ctx, Token("customer-77", "customer_admin"));
+  // The customer's identity provider has verified the hinted domain.
+  pc::auth::AttachBearerToken(&ctx, Token("customer-77", "customer_admin", {"contoso.com"}));
   v1::AcceptInvitationResponse resp;
   ASSERT_TRUE(stub_->AcceptInvitation(&ctx, accept, &resp).ok());
 
@@ -165,40 +176,42 @@ TEST_F(InvitationBrokerTest, AFrozenRelayLeaderIsReplacedByTheStandby) {
   auto pg = pc::testing::TempPostgresDatabase::Create();
   ASSERT_TRUE(pg.ok()) << pg.status();
   TopicRecorder recorder(brokers_, pc::kafka::InvitationTopic("germany"));
+  // Over mTLS, as in `make run`.
+  if (!tls_) tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                          std::vector<std::string>{"invitation", "test"});
   auto start = [&](const std::string& name) {
-    auto p = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
-                                 "--admin_port=0", "--log_format=text", "--drain_delay=0s",
-                                 "--kafka_brokers=" + brokers_,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=" + (*pg)->url()},
-        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
-    return p;
+    std::vector<std::string> args{PC_INVITATION_BINARY, "--cloud=germany", "--grpc_port=0",
+                                  "--admin_port=0", "--log_format=text", "--drain_delay=0s",
+                                  "--kafka_brokers=" + brokers_,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=" + (*pg)->url()};
+    for (std::string& f : tls_->Flags("invitation")) args.push_back(std::move(f));
+    return std::make_unique<pc::testing::Subprocess>(
+        std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / (name + ".log")).string());
   };
-  auto serving_port = [](pc::testing::Subprocess& p) -> std::string {
+  // The gRPC port once `p` serves, and (with `lock`) once it also holds the relay lock. The
+  // relay starts before the server, so the two lines come in either order.
+  auto serving_port = [](pc::testing::Subprocess& p, bool lock) -> std::string {
+    std::string port;
+    bool locked = !lock;
     auto line = p.WaitForLine(
-        [](const std::string& l) { return l.find("serving gRPC on :") != std::string::npos; },
+        [&](const std::string& l) {
+          std::smatch m;
+          if (std::regex_search(l, m, std::regex("serving gRPC on :(\\d+)"))) port = m[1].str();
+          if (l.find("holding the relay lock") != std::string::npos) locked = true;
+          return !port.empty() && locked;
+        },
         absl::Seconds(60));
     EXPECT_TRUE(line.ok()) << line.status();
-    std::smatch m;
-    if (!line.ok() || !std::regex_search(*line, m, std::regex("gRPC on :(\\d+)"))) return "";
-    return m[1].str();
+    return line.ok() ? port : "";
   };
   auto leader = start("leader");
-  ASSERT_FALSE(serving_port(*leader).empty());
-  // The relay may take its lock before or after gRPC serves: look at what was read so far too
-  // (WaitForLine only examines lines that no earlier call examined).
-  auto holds_lock = [](const std::string& l) {
-    return l.find("holding the relay lock") != std::string::npos;
-  };
-  const std::vector<std::string> so_far = leader->lines();
-  ASSERT_TRUE(std::any_of(so_far.begin(), so_far.end(), holds_lock) ||
-              leader->WaitForLine(holds_lock, absl::Seconds(60)).ok());
+  ASSERT_FALSE(serving_port(*leader, /*lock=*/true).empty());
   auto standby = start("standby");
-  const std::string standby_port = serving_port(*standby);
+  const std::string standby_port = serving_port(*standby, /*lock=*/false);
   ASSERT_FALSE(standby_port.empty());
   stub_ = v1::InvitationService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + standby_port, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel("127.0.0.1:" + standby_port, tls_->Credentials("test")));
 
   ASSERT_EQ(kill(leader->pid(), SIGSTOP), 0);
   const std::string id = Invite("fabrikam.com", "corr-frozen").invitation().id();

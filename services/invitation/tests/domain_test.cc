@@ -41,10 +41,15 @@ CallContext Agent(const std::string& tenant = "partner-a") {
   return {{.subject = "agent", .tenant_id = tenant, .cloud = "global", .roles = {"partner_agent"}},
           ""};
 }
-CallContext Customer(const std::string& tenant = "customer-1") {
-  return {{.subject = "admin@" + tenant, .tenant_id = tenant, .cloud = "global",
-           .roles = {"customer_admin"}},
-          "corr-2"};
+// A customer admin whose token proves `verified_domains` (by default the domain the
+// tests' invitations hint, so hinted invitations are acceptable unless a test says not).
+CallContext Customer(const std::string& tenant = "customer-1",
+                     std::vector<std::string> verified_domains = {"contoso.com"}) {
+  CallContext call{{.subject = "admin@" + tenant, .tenant_id = tenant, .cloud = "global",
+                    .roles = {"customer_admin"}},
+                   "corr-2"};
+  call.claims.verified_domains = std::move(verified_domains);
+  return call;
 }
 
 std::string TokenOf(const v1::EmailDraft& draft) {
@@ -323,7 +328,7 @@ TEST_F(InvitationDomainTest, EveryUnusableLinkGetsTheSameError) {
   auto declined_req = Request("d");
   declined_req.mutable_customer_hint()->set_email_domain("declined.com");
   const auto declined = MustCreate(declined_req);
-  ASSERT_THAT(Decline(TokenOf(declined.email_draft()), Customer("c-declined")), IsOk());
+  ASSERT_THAT(Decline(TokenOf(declined.email_draft()), Customer("c-declined", {"declined.com"})), IsOk());
   auto after_decline = Accept(TokenOf(declined.email_draft()), Customer(), "declined.com");
 
   auto expired_req = Request("e");
@@ -475,9 +480,95 @@ TEST_F(InvitationDomainTest, CustomerHintDecidesWhoMayAccept) {
   EXPECT_THAT(Accept(TokenOf(t.email_draft()), Customer("customer-9")), IsOk());
 
   const auto d = MustCreate(Request("d"));  // hint: contoso.com
-  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2"), "northwind.com"),
+  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2", {"northwind.com"}),
+                     "northwind.com"),
               StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
-  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2"), "CONTOSO.com"), IsOk());
+  // Proven by the token's verified_domains claim (case-insensitive): accepted, whatever is
+  // typed as the profile's primary domain.
+  EXPECT_THAT(Accept(TokenOf(d.email_draft()), Customer("customer-2", {"northwind.com", "CONTOSO.com"}),
+                     "northwind.com"),
+              IsOk());
+}
+
+// The reported attack: a tenant that has not proven the hinted domain types it (in any case)
+// as its primary domain. It gets the generic invalid-link answer on every link call, and
+// nothing is written.
+TEST_F(InvitationDomainTest, ATypedDomainNeverSatisfiesAnEmailDomainHint) {
+  auto req = Request("victim");
+  req.mutable_customer_hint()->set_email_domain("victim.example");
+  const std::string token = TokenOf(MustCreate(req).email_draft());
+  const size_t events = Events().size();
+  const CallContext attacker = Customer("attacker", {});
+  const CallContext other_domain = Customer("attacker-2", {"attacker.example"});
+  const CallContext sub_domain = Customer("attacker-3", {"evil.victim.example"});
+  for (const CallContext* caller : {&attacker, &other_domain, &sub_domain}) {
+    SCOPED_TRACE(caller->claims.tenant_id);
+    EXPECT_THAT(Preview(token, *caller), StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+    EXPECT_THAT(Accept(token, *caller, "VICTIM.example"),
+                StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+    EXPECT_THAT(Decline(token, *caller), StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  }
+  EXPECT_EQ(Events().size(), events);
+  // The victim, whose token proves the domain, still can.
+  ASSERT_THAT(Accept(token, Customer("victim", {"victim.example"}), "victim.example"), IsOk());
+  EXPECT_EQ(Events().back().customer_id(), "victim");
+}
+
+TEST_F(InvitationDomainTest, APartnerCannotInviteOrBecomeItsOwnCustomer) {
+  auto self = Request("self");
+  self.mutable_customer_hint()->set_tenant_id("partner-a");
+  auto refused = domain_->Create(Partner("partner-a"), self);
+  EXPECT_THAT(refused, StatusIs(Code::kInvalidArgument));
+  EXPECT_EQ(pc::ReasonMetadataOf(refused.status()).at("field"), "customer_hint.tenant_id");
+  // An invitation without a tenant hint cannot be accepted by the inviting tenant either.
+  auto open = Request("open");
+  open.clear_customer_hint();
+  const std::string token = TokenOf(MustCreate(open).email_draft());
+  EXPECT_THAT(Accept(token, Customer("partner-a")),
+              StatusIs(Code::kNotFound, reason::kInvalidInvitationLink));
+  EXPECT_THAT(Accept(token, Customer("customer-1")), IsOk());
+}
+
+// Records eligibility questions; answers ALREADY_EXISTS for the pairs in `active`.
+class FakeEligibility : public EligibilityChecker {
+ public:
+  absl::Status Check(const CallContext&, const std::string& partner_id,
+                     const std::string& customer_tenant_id, common::InvitationKind) override {
+    asked.push_back(partner_id + "/" + customer_tenant_id);
+    if (active.count(partner_id + "/" + customer_tenant_id)) {
+      return pc::WithReason(absl::AlreadyExistsError("active"), reason::kRelationshipExists);
+    }
+    return absl::OkStatus();
+  }
+  std::set<std::string> active;
+  std::vector<std::string> asked;
+};
+
+TEST_F(InvitationDomainTest, AnEmailDomainHintForAnActiveCustomerIsRefusedLikeATenantHint) {
+  FakeEligibility eligibility;
+  eligibility.active = {"partner-a/customer-1"};
+  InvitationDomain domain(DomainOptions{.cloud = "global", .portal_base_url = "https://portal.example"},
+                          *repository_, clock_, &eligibility);
+  // A tenant hint is refused when drafted.
+  auto by_tenant = Request("t");
+  by_tenant.mutable_customer_hint()->set_tenant_id("customer-1");
+  EXPECT_THAT(domain.Create(Partner(), by_tenant),
+              StatusIs(Code::kAlreadyExists, reason::kRelationshipExists));
+  // An email-domain hint names no tenant until someone accepts: refused then, nothing written.
+  auto created = domain.Create(Partner(), Request("d"));
+  ASSERT_THAT(created, IsOk());
+  const std::string token = TokenOf(created->email_draft());
+  const size_t events = Events().size();
+  v1::AcceptInvitationRequest accept;
+  accept.set_request_id("a");
+  accept.set_token(token);
+  *accept.mutable_customer_profile() = Profile();
+  EXPECT_THAT(domain.Accept(Customer("customer-1"), accept),
+              StatusIs(Code::kAlreadyExists, reason::kRelationshipExists));
+  EXPECT_EQ(Events().size(), events);
+  EXPECT_EQ(eligibility.asked.back(), "partner-a/customer-1");
+  // Another customer proving the domain accepts it.
+  EXPECT_THAT(domain.Accept(Customer("customer-2"), accept), IsOk());
 }
 
 TEST_F(InvitationDomainTest, RepeatedBadLinksAreRateLimitedPerCustomerTenant) {

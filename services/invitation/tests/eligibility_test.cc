@@ -63,6 +63,24 @@ TEST_F(EligibilityTest, NoRelationshipIsEligibleAndTheCallersTokenIsForwarded) {
   EXPECT_EQ(fake_.last_token, "the-partners-token");
 }
 
+TEST_F(EligibilityTest, WithAServiceTokenItCallsAsTheInvitationServiceItself) {
+  GrpcEligibilityChecker own(server_.Channel(), absl::Seconds(5), 3,
+                             []() -> absl::StatusOr<std::string> { return "the-service-token"; });
+  CallContext call{{.subject = "u", .tenant_id = "c1", .cloud = "global",
+                    .roles = {"customer_admin"}},
+                   "corr", "the-customers-token"};
+  EXPECT_OK(own.Check(call, "p1", "c1", common::INVITATION_KIND_RESELLER_RELATIONSHIP));
+  EXPECT_EQ(fake_.last_token, "the-service-token");
+  GrpcEligibilityChecker broken(server_.Channel(), absl::Seconds(5), 3,
+                                []() -> absl::StatusOr<std::string> {
+                                  return absl::FailedPreconditionError("no token file");
+                                });
+  const int before = fake_.calls;
+  EXPECT_THAT(broken.Check(call, "p1", "c1", common::INVITATION_KIND_RESELLER_RELATIONSHIP),
+              StatusIs(Code::kUnavailable));
+  EXPECT_EQ(fake_.calls, before) << "no call without the service's own identity";
+}
+
 TEST_F(EligibilityTest, AnActiveRelationshipRefusesANewResellerInvitation) {
   fake_.state = common::RELATIONSHIP_STATE_ACTIVE;
   fake_.admin = common::ADMIN_ACCESS_REVOKED;

@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "grpc_service.h"
 #include "partnercenter/invitation/v1/invitation_service.grpc.pb.h"
+#include "pc/auth/authorization.h"
 #include "pc/auth/grpc_auth.h"
 #include "pc/auth/keys.h"
 #include "pc/auth/minter.h"
@@ -49,8 +50,9 @@ class InvitationGrpcTest : public ::testing::Test {
   }
 
   std::string Token(const std::string& tenant, const std::string& role,
-                    const std::string& cloud = "global") {
-    auto t = minter_->Mint({.subject = "u-" + tenant, .tenant_id = tenant, .cloud = cloud,
+                    const std::string& cloud = "global", const std::string& subject = "") {
+    auto t = minter_->Mint({.subject = subject.empty() ? "u-" + tenant : subject,
+                            .tenant_id = tenant, .cloud = cloud,
                             .roles = {role}},
                            absl::Hours(1), clock_.Now());
     EXPECT_TRUE(t.ok()) << t.status();
@@ -113,7 +115,7 @@ std::vector<Rpc> Rpcs() {
          v1::Invitation resp;
          return s.GetInvitation(c, r, &resp);
        },
-       {"partner_admin", "partner_agent", "service"}},
+       {"partner_admin", "partner_agent"}},
       {"ListInvitations",
        [](Stub& s, grpc::ClientContext* c, const std::string&, const std::string&) {
          v1::ListInvitationsRequest r;
@@ -150,15 +152,19 @@ TEST_F(InvitationGrpcTest, RoleMatrix) {
       const auto created = Create("partner-a", rpc.name + role);
       const std::string link_token =
           created.email_draft().link().substr(created.email_draft().link().find("token=") + 6);
-      const std::string tenant = role == "customer_admin" ? "customer-1" : "partner-a";
-      auto ctx = Ctx(Token(tenant, role));
+      // "service": the invitation service's own identity, which no InvitationService RPC admits.
+      const std::string tenant = role == "customer_admin" ? "customer-1"
+                                 : role == "service"      ? "partnercenter"
+                                                          : "partner-a";
+      auto ctx = Ctx(Token(tenant, role, "global", role == "service" ? "invitation" : ""));
       const grpc::Status status = rpc.call(*stub_, ctx.get(), created.invitation().id(), link_token);
       if (rpc.allowed_roles.count(role)) {
         EXPECT_TRUE(status.ok()) << status.error_message();
       } else {
         EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
             << status.error_message();
-        EXPECT_EQ(pc::ReasonOf(pc::FromGrpcStatus(status)), pc::reason::kMissingRole);
+        EXPECT_EQ(pc::ReasonOf(pc::FromGrpcStatus(status)),
+                  role == "service" ? pc::reason::kCallerNotAdmitted : pc::reason::kMissingRole);
       }
       // Clean up so the one-pending rule does not interfere with the next cell.
       v1::CancelInvitationRequest cancel;

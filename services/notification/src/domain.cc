@@ -21,7 +21,6 @@ using google::protobuf::util::TimeUtil;
 using pc::auth::kRoleCustomerAdmin;
 using pc::auth::kRolePartnerAdmin;
 using pc::auth::kRolePartnerAgent;
-using pc::auth::kRoleService;
 
 constexpr int kMaxPageSize = 200;
 constexpr int kBatch = 100;
@@ -100,7 +99,7 @@ bool FeedSignal::shutting_down() const {
 absl::StatusOr<std::string> NotificationDomain::PartnerOf(const CallContext& call,
                                                           const std::string& requested) {
   PC_RETURN_IF_ERROR(
-      pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleService}));
+      pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin, kRolePartnerAgent}, {}));
   const std::string partner = requested.empty() ? call.claims.tenant_id : requested;
   PC_RETURN_IF_ERROR(ValidateId("partner_id", partner));
   PC_RETURN_IF_ERROR(pc::auth::RequireTenant(call.claims, partner));
@@ -109,7 +108,7 @@ absl::StatusOr<std::string> NotificationDomain::PartnerOf(const CallContext& cal
 
 absl::StatusOr<std::string> NotificationDomain::CustomerOf(const CallContext& call,
                                                            const std::string& requested) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRoleCustomerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(call.claims, {kRoleCustomerAdmin}, {}));
   const std::string customer = requested.empty() ? call.claims.tenant_id : requested;
   PC_RETURN_IF_ERROR(ValidateId("customer_id", customer));
   PC_RETURN_IF_ERROR(pc::auth::RequireTenant(call.claims, customer));
@@ -259,7 +258,8 @@ absl::Status NotificationDomain::ReadFeed(Feed feed, const std::string& owner, i
 }
 
 template <typename Change>
-absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64_t cursor,
+absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, absl::Time until,
+                                      int64_t cursor,
                                       const std::function<bool(const Change&)>& send,
                                       const std::function<bool()>& cancelled) {
   bool caught_up = false;
@@ -269,6 +269,13 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64
           absl::StrCat("the server is shutting down; resume after sequence ", cursor));
     }
     if (cancelled()) return absl::CancelledError("the watcher went away");
+    const absl::Time now = options_.clock->Now();
+    if (now >= until) {
+      return pc::WithReason(
+          absl::UnauthenticatedError(absl::StrCat(
+              "the token expired; resume after sequence ", cursor, " with a fresh token")),
+          pc::reason::kInvalidToken, {{"resume_after_sequence", absl::StrCat(cursor)}});
+    }
     const uint64_t generation = signal_.generation();
     std::vector<std::pair<int64_t, std::string>> batch;
     int64_t head = 0;
@@ -290,13 +297,13 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, int64
     }
     // Caught up once it has delivered everything that existed when it last looked.
     if (cursor >= head) caught_up = true;
-    if (batch.empty()) signal_.WaitAfter(generation, options_.poll_interval);
+    if (batch.empty()) signal_.WaitAfter(generation, std::min(options_.poll_interval, until - now));
   }
 }
 
 template <typename Change>
 absl::Status NotificationDomain::Watch(
-    Feed feed, const std::string& owner, std::optional<int64_t> resume,
+    Feed feed, const std::string& owner, absl::Time until, std::optional<int64_t> resume,
     const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
     const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
     const std::function<void()>& opened) {
@@ -334,7 +341,7 @@ absl::Status NotificationDomain::Watch(
   for (const Change& c : first) {
     if (!send(c)) return absl::CancelledError("the watcher went away");
   }
-  return Tail<Change>(feed, owner, cursor, send, cancelled);
+  return Tail<Change>(feed, owner, until, cursor, send, cancelled);
 }
 
 absl::Status NotificationDomain::WatchCustomers(
@@ -343,7 +350,7 @@ absl::Status NotificationDomain::WatchCustomers(
     const std::function<bool()>& cancelled, const std::function<void()>& opened) {
   PC_ASSIGN_OR_RETURN(std::string partner, PartnerOf(call, req.partner_id()));
   return Watch<v1::CustomerChange>(
-      Feed::kPartner, partner,
+      Feed::kPartner, partner, call.authority_until,
       req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
                                       : std::nullopt,
       [&](StoreTx& tx, int64_t head, std::vector<v1::CustomerChange>* out) -> absl::Status {
@@ -376,7 +383,7 @@ absl::Status NotificationDomain::WatchPartners(const CallContext& call,
                                                const std::function<void()>& opened) {
   PC_ASSIGN_OR_RETURN(std::string customer, CustomerOf(call, req.customer_id()));
   return Watch<v1::PartnerChange>(
-      Feed::kCustomer, customer,
+      Feed::kCustomer, customer, call.authority_until,
       req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
                                       : std::nullopt,
       [&](StoreTx& tx, int64_t head, std::vector<v1::PartnerChange>* out) -> absl::Status {

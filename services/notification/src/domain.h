@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pc/auth/claims.h"
+#include "pc/common/clock.h"
 #include "store.h"
 
 namespace pc::notification {
@@ -47,10 +48,16 @@ class FeedSignal {
 
 struct CallContext {
   pc::auth::Claims claims;
+  // When the caller's authority ends (its token's `exp` plus the verifier's skew: the moment
+  // a new call with the same token would be refused). A watch stream ends then, with
+  // UNAUTHENTICATED; the client resumes with a fresh token.
+  absl::Time authority_until = absl::InfiniteFuture();
 };
 
 struct DomainOptions {
   std::string cloud = "global";
+  // What authority_until is compared with.
+  const pc::Clock* clock = &pc::SystemClock::Get();
   // How far (in changes) a caught-up watcher may fall behind the head before its stream is
   // ended with RESOURCE_EXHAUSTED (it resumes from its last sequence).
   int64_t watch_buffer = 1000;
@@ -70,7 +77,8 @@ class NotificationDomain {
   absl::StatusOr<v1::PartnersPage> GetPartnersPage(const CallContext& call,
                                                    const v1::GetPartnersPageRequest& req);
   // Streams until `send` returns false or `cancelled()` (CANCELLED), shutdown (UNAVAILABLE),
-  // or the watcher fell behind (RESOURCE_EXHAUSTED). `opened` (if set) runs once the request
+  // the watcher fell behind (RESOURCE_EXHAUSTED), or the caller's authority ended
+  // (UNAUTHENTICATED, reason INVALID_TOKEN; both carry metadata `resume_after_sequence`). `opened` (if set) runs once the request
   // was accepted (authorized, valid resume point), before the first change: the adapter
   // sends initial metadata then, so a client knows its watch is live before any change.
   absl::Status WatchCustomers(const CallContext& call, const v1::WatchCustomersRequest& req,
@@ -94,12 +102,12 @@ class NotificationDomain {
   // Snapshot (rows + SNAPSHOT_END at the head) or a checked resume point, then Tail.
   template <typename Change>
   absl::Status Watch(
-      Feed feed, const std::string& owner, std::optional<int64_t> resume,
+      Feed feed, const std::string& owner, absl::Time until, std::optional<int64_t> resume,
       const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
       const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
       const std::function<void()>& opened);
   template <typename Change>
-  absl::Status Tail(Feed feed, const std::string& owner, int64_t cursor,
+  absl::Status Tail(Feed feed, const std::string& owner, absl::Time until, int64_t cursor,
                     const std::function<bool(const Change&)>& send,
                     const std::function<bool()>& cancelled);
 

@@ -8,7 +8,8 @@ namespace pc::notification {
 absl::StatusOr<CallContext> NotificationGrpcService::Call(grpc::ServerContext* ctx) {
   absl::StatusOr<pc::auth::Claims> claims = pc::auth::Authenticate(*ctx, tokens_, clock_);
   if (!claims.ok()) return claims.status();
-  return CallContext{*std::move(claims)};
+  const absl::Time until = claims->expires_at + skew_;
+  return CallContext{*std::move(claims), until};
 }
 
 grpc::Status NotificationGrpcService::GetCustomersPage(grpc::ServerContext* ctx,

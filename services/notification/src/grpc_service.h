@@ -13,7 +13,7 @@ class NotificationGrpcService final : public v1::NotificationService::Service {
  public:
   NotificationGrpcService(NotificationDomain& domain, const pc::auth::Verifier& verifier,
                           const pc::Clock& clock)
-      : domain_(domain), tokens_(verifier), clock_(clock) {}
+      : domain_(domain), tokens_(verifier), clock_(clock), skew_(verifier.options().clock_skew) {}
 
   grpc::Status GetCustomersPage(grpc::ServerContext* ctx, const v1::GetCustomersPageRequest* req,
                                 v1::CustomersPage* resp) override;
@@ -30,6 +30,7 @@ class NotificationGrpcService final : public v1::NotificationService::Service {
   NotificationDomain& domain_;
   pc::auth::VerifiedTokenCache tokens_;
   const pc::Clock& clock_;
+  absl::Duration skew_;  // a stream's authority ends when its token would no longer verify
 };
 
 }  // namespace pc::notification

@@ -24,6 +24,7 @@
 #include "pc/testing/infra.h"
 #include "pc/testing/status_matchers.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/test_tls.h"
 #include "pc/testing/topic_recorder.h"
 #include "store.h"
 
@@ -55,11 +56,16 @@ class NotificationBrokerTest : public ::testing::Test {
   }
 
   std::vector<std::string> Flags(const std::string& db) {
-    return {PC_NOTIFICATION_BINARY, absl::StrCat("--cloud=", kCloud), "--grpc_port=0",
+    // Over mTLS, as in `make run`.
+    if (!tls_) tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                            std::vector<std::string>{"notification", "test"});
+    std::vector<std::string> flags{PC_NOTIFICATION_BINARY, absl::StrCat("--cloud=", kCloud), "--grpc_port=0",
             "--admin_port=0", "--log_format=text", "--kafka_brokers=" + brokers_,
             "--jwt_keys_dir=" + (dir_ / "jwt").string(),
             "--database_url=sqlite://" + (dir_ / db).string(),
             "--consumer_group=" + group_, "--watch_poll_interval=50ms"};
+    for (std::string& f : tls_->Flags("notification")) flags.push_back(std::move(f));
+    return flags;
   }
 
   void Start() {
@@ -73,7 +79,7 @@ class NotificationBrokerTest : public ::testing::Test {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(*line, m, std::regex("gRPC on :(\\d+)")));
     stub_ = v1::NotificationService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + m[1].str(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel("127.0.0.1:" + m[1].str(), tls_->Credentials("test")));
   }
 
   std::string Token(const std::string& tenant, const std::string& role) {
@@ -96,6 +102,7 @@ class NotificationBrokerTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<pc::auth::Minter> minter_;
   std::unique_ptr<pc::kafka::KafkaPublisher> publisher_;
+  std::unique_ptr<pc::testing::TestTls> tls_;
   std::unique_ptr<pc::testing::Subprocess> service_;
   std::unique_ptr<v1::NotificationService::Stub> stub_;
   // Starts with the service's name: its ACL allows the groups "notification*".

@@ -14,6 +14,7 @@
 #include "pc/auth/minter.h"
 #include "pc/common/errors.h"
 #include "pc/storage/database.h"
+#include "pc/testing/fake_clock.h"
 #include "pc/testing/grpc_server.h"
 #include "pc/testing/status_matchers.h"
 #include "projector.h"
@@ -314,6 +315,79 @@ TEST_F(WatchTest, OverGrpcACustomerAdminWatchesItsPartnersLive) {
   signal_.Shutdown();
   EXPECT_FALSE(reader->Read(&change));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(WatchTest, AStreamEndsUnauthenticatedWhenItsAuthorityEndsAndResumesWithoutLoss) {
+  pc::testing::FakeClock clock;
+  DomainOptions options;
+  options.clock = &clock;
+  Make(options);
+  CallContext call = PartnerCall("p1");
+  call.authority_until = clock.Now() + absl::Minutes(1);
+  int64_t last_seen = 0;
+  {
+    Watcher w(*domain_, signal_, call, std::nullopt);
+    ASSERT_TRUE(w.WaitForKind(v1::CHANGE_KIND_SNAPSHOT_END));
+    ApplyChanges(1);
+    ASSERT_TRUE(w.WaitForSequence(1));
+    clock.Advance(absl::Minutes(1));  // the token's exp (+ skew) is reached
+    signal_.Notify();                 // as any change or the poll interval would wake it
+    const absl::Status ended = w.WaitDone();
+    EXPECT_THAT(ended, StatusIs(Code::kUnauthenticated));
+    EXPECT_EQ(pc::ReasonOf(ended), pc::reason::kInvalidToken);
+    EXPECT_EQ(pc::ReasonMetadataOf(ended).at("resume_after_sequence"), "1");
+    last_seen = w.LiveSequences().back();
+  }
+  ApplyChanges(2);  // while it was reconnecting
+  CallContext fresh = PartnerCall("p1");
+  fresh.authority_until = clock.Now() + absl::Hours(1);
+  Watcher resumed(*domain_, signal_, fresh, last_seen);
+  ASSERT_TRUE(resumed.WaitForSequence(3));
+  EXPECT_EQ(resumed.LiveSequences(), Range(2, 3));
+}
+
+TEST_F(WatchTest, OverGrpcAWatchEndsUnauthenticatedAtItsTokensExpiry) {
+  auto pair = pc::auth::GenerateKeyPair();
+  ASSERT_OK(pair.status());
+  pc::auth::KeySet keys;
+  ASSERT_OK(keys.Add("k1", pair->public_key_pem));
+  auto verifier = pc::auth::Verifier::Create(
+      {.issuer = "t", .audience = "partnercenter", .cloud = "global",
+       .clock_skew = absl::ZeroDuration()},
+      keys);
+  ASSERT_OK(verifier.status());
+  auto minter = pc::auth::Minter::Create({.private_key_pem = pair->private_key_pem, .kid = "k1",
+                                          .issuer = "t", .audience = "partnercenter"});
+  ASSERT_OK(minter.status());
+  NotificationGrpcService service(*domain_, *verifier, pc::SystemClock::Get());
+  pc::testing::InProcessServer server({&service});
+  auto stub = v1::NotificationService::NewStub(server.Channel());
+  const pc::auth::Claims partner{.subject = "a", .tenant_id = "p1", .cloud = "global",
+                                 .roles = {"partner_admin"}};
+  grpc::ClientContext ctx;
+  pc::auth::AttachBearerToken(&ctx, *minter->Mint(partner, absl::Seconds(2), absl::Now()));
+  auto reader = stub->WatchCustomers(&ctx, v1::WatchCustomersRequest());
+  v1::CustomerChange change;
+  ASSERT_TRUE(reader->Read(&change));
+  EXPECT_EQ(change.kind(), v1::CHANGE_KIND_SNAPSHOT_END);
+  const int64_t last_seen = change.sequence();
+  // Nothing else happens: the stream ends by itself when the token expires.
+  EXPECT_FALSE(reader->Read(&change));
+  const grpc::Status ended = reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAUTHENTICATED) << ended.error_message();
+
+  ApplyChanges(1);  // missed while reconnecting
+  grpc::ClientContext again;
+  pc::auth::AttachBearerToken(&again, *minter->Mint(partner, absl::Hours(1), absl::Now()));
+  v1::WatchCustomersRequest resume;
+  resume.set_resume_after_sequence(last_seen);
+  auto resumed = stub->WatchCustomers(&again, resume);
+  ASSERT_TRUE(resumed->Read(&change));
+  EXPECT_EQ(change.kind(), v1::CHANGE_KIND_UPSERT);
+  EXPECT_EQ(change.sequence(), last_seen + 1);
+  signal_.Shutdown();
+  EXPECT_FALSE(resumed->Read(&change));
+  resumed->Finish();
 }
 
 }  // namespace

@@ -13,14 +13,15 @@ namespace pc::portal {
 namespace {
 namespace nv1 = ::partnercenter::notification::v1;
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+std::shared_ptr<grpc::Channel> Channel(const std::string& address,
+                                       const std::shared_ptr<grpc::ChannelCredentials>& creds) {
   grpc::ChannelArguments args;
   // Reconnect quickly after a backend restart; the portal is what users are waiting on.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   // Every replica behind the headless Service, none that is draining or not ready.
   pc::runtime::UseBalancedHealthChecking(&args);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, creds, args);
 }
 
 class GrpcWatchStream : public WatchStream {
@@ -65,13 +66,14 @@ class GrpcWatchStream : public WatchStream {
 
 }  // namespace
 
-Backends Backends::Connect(const Addresses& addresses, absl::Duration deadline) {
+Backends Backends::Connect(const Addresses& addresses, absl::Duration deadline,
+                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   Backends b;
   b.invitation = partnercenter::invitation::v1::InvitationService::NewStub(
-      Channel(addresses.invitation));
+      Channel(addresses.invitation, credentials));
   b.relationship = partnercenter::relationship::v1::RelationshipService::NewStub(
-      Channel(addresses.relationship));
-  b.notification = nv1::NotificationService::NewStub(Channel(addresses.notification));
+      Channel(addresses.relationship, credentials));
+  b.notification = nv1::NotificationService::NewStub(Channel(addresses.notification, credentials));
   b.deadline = deadline;
   return b;
 }

@@ -13,6 +13,7 @@
 
 #include "absl/time/time.h"
 #include "feed_hub.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/client_context.h"
 #include "partnercenter/invitation/v1/invitation_service.grpc.pb.h"
 #include "partnercenter/notification/v1/notification_service.grpc.pb.h"
@@ -26,8 +27,10 @@ struct Backends {
     std::string relationship;
     std::string notification;
   };
-  // Channels to the three services (lazy: a service that is down fails its calls only).
-  static Backends Connect(const Addresses& addresses, absl::Duration deadline);
+  // Channels to the three services (lazy: a service that is down fails its calls only), with
+  // `credentials` (TLS in production: pc::runtime::ChannelCredentialsFromFlags()).
+  static Backends Connect(const Addresses& addresses, absl::Duration deadline,
+                          std::shared_ptr<grpc::ChannelCredentials> credentials);
 
   // Forwards the user's identity and sets the deadline on an outgoing call.
   void Prepare(grpc::ClientContext* ctx, const std::string& bearer_token,

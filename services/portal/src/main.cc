@@ -17,6 +17,7 @@
 #include "pc/runtime/init.h"
 #include "pc/runtime/metrics.h"
 #include "pc/runtime/server.h"
+#include "pc/runtime/tls.h"
 #include "portal.h"
 #include "spdlog/spdlog.h"
 #include "web.h"
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
       {.invitation = absl::GetFlag(FLAGS_invitation_address),
        .relationship = absl::GetFlag(FLAGS_relationship_address),
        .notification = absl::GetFlag(FLAGS_notification_address)},
-      absl::GetFlag(FLAGS_backend_deadline));
+      absl::GetFlag(FLAGS_backend_deadline), pc::runtime::ChannelCredentialsFromFlags());
   pc::portal::FeedHub hub(std::make_unique<pc::portal::GrpcWatchSource>(backends.notification),
                           &pc::portal::Portal::ChangeFrame, &pc::portal::Portal::StatusFrame,
                           {.linger = absl::GetFlag(FLAGS_feed_linger)});

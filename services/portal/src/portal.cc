@@ -408,7 +408,11 @@ HttpResponse Portal::SignInPage(const HttpRequest& request, const std::string& e
       "placeholder=\"Alex\"></label><label>Role <select name=\"role\"><option "
       "value=\"partner_admin\">Partner admin</option><option value=\"partner_agent\">Partner "
       "agent</option><option value=\"customer_admin\">Customer admin (global "
-      "admin)</option></select></label><button type=\"submit\">Sign in</button></form>");
+      "admin)</option></select></label><label>Verified domains <input name=\"verified_domains\" "
+      "placeholder=\"contoso.com, contoso.example\"></label><p class=\"hint\">What the identity "
+      "provider has verified your tenant owns (the token's <code>verified_domains</code> claim): "
+      "only these satisfy an invitation's email-domain hint.</p><button "
+      "type=\"submit\">Sign in</button></form>");
   return Page(std::nullopt, "Sign in", body, error.empty() ? 200 : 400);
 }
 
@@ -426,11 +430,20 @@ HttpResponse Portal::SignIn(const HttpRequest& request) {
   }
   if (name.size() > 100) return SignInPage(request, "Name: at most 100 characters.");
   if (name.empty()) name = tenant;
+  std::vector<std::string> domains;
+  for (absl::string_view d : absl::StrSplit(Field(request, "verified_domains"), ',', absl::SkipWhitespace())) {
+    const std::string domain = absl::AsciiStrToLower(absl::StripAsciiWhitespace(d));
+    if (!pc::ValidateDomain("verified_domains", domain).ok() || domains.size() >= 20) {
+      return SignInPage(request, "Verified domains: up to 20 domain names, separated by commas.");
+    }
+    domains.push_back(domain);
+  }
   pc::auth::Claims claims{.subject = tenant + ":" + absl::AsciiStrToLower(name),
                           .tenant_id = tenant,
                           .cloud = options_.cloud,
                           .roles = {role},
                           .display_name = name};
+  claims.verified_domains = std::move(domains);
   absl::StatusOr<std::string> token =
       options_.dev_minter->Mint(claims, options_.session_ttl, clock_.Now());
   if (!token.ok()) return SignInPage(request, Explain(token.status(), "sign-in"));

@@ -168,7 +168,7 @@ int main() {
                                           .issuer = "bench", .audience = "partnercenter"});
   if (!verifier.ok() || !minter.ok()) return 1;
   const std::string token = *minter->Mint(
-      {.subject = "svc", .tenant_id = "svc", .cloud = "global", .roles = {"service"}},
+      {.subject = "portal", .tenant_id = "partnercenter", .cloud = "global", .roles = {"service"}},
       absl::Hours(1), absl::Now());
 
   pc::relationship::RelationshipGrpcService real(domain, *verifier, clock);

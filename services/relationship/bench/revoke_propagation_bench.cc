@@ -132,7 +132,9 @@ int main() {
   };
   auto stub_a = v1::RelationshipService::NewStub(channel(port_a));
   auto stub_b = v1::RelationshipService::NewStub(channel(port_b));
-  const std::string service_token = token("svc", "service");
+  std::string service_token = *minter->Mint(
+      {.subject = "portal", .tenant_id = "partnercenter", .cloud = kCloud, .roles = {"service"}},
+      absl::Hours(1), absl::Now());
   auto allowed_on_b = [&](const std::string& partner, const std::string& customer) {
     grpc::ClientContext ctx;
     pc::auth::AttachBearerToken(&ctx, service_token);

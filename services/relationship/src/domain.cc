@@ -36,6 +36,15 @@ constexpr int kMaxLicenses = 100000;
 constexpr char kServiceNotChangeable[] = "SERVICE_NOT_CHANGEABLE";
 constexpr char kNoRelationship[] = "NO_RELATIONSHIP";
 
+// The service identities each RPC admits (docs/security.md, "Caller × RPC"); every other RPC
+// admits none. The invitation service reads one relationship to decide whether a customer may
+// be invited (or accept); CheckAdminAccess is the access oracle any platform service may ask
+// (it answers state and admin access for a pair, no customer data).
+constexpr std::string_view kEligibilityCheckers[] = {pc::auth::kServiceInvitation};
+constexpr std::string_view kAccessCheckers[] = {
+    pc::auth::kServiceInvitation, pc::auth::kServiceRelationship, pc::auth::kServiceNotification,
+    pc::auth::kServicePortal};
+
 Timestamp ToProto(absl::Time t) { return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t)); }
 absl::Time FromProto(const Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -52,7 +61,8 @@ common::Actor ActorOf(const CallContext& call) {
   return actor;
 }
 
-bool IsService(const CallContext& call) { return call.claims.HasRole(kRoleService); }
+// A service identity; only RPCs that admit one (RequireCaller) get this far with it.
+bool IsService(const CallContext& call) { return !pc::auth::ServiceOf(call.claims).empty(); }
 
 // The partner (or its indirect reseller) acting through a partner role.
 bool PartnerSide(const CallContext& call, const v1::Relationship& r, bool admin_only) {
@@ -512,8 +522,8 @@ absl::Status RelationshipDomain::ApplyAcceptedOnce(const ev::EventEnvelope& e,
 
 absl::StatusOr<v1::Relationship> RelationshipDomain::GetRelationship(
     const CallContext& call, const v1::GetRelationshipRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(
-      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(
+      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}, kEligibilityCheckers));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   v1::Relationship out;
   PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
@@ -554,7 +564,7 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::RunList(
 absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListRelationships(
     const CallContext& call, const v1::ListRelationshipsRequest& req) {
   PC_RETURN_IF_ERROR(
-      pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleService}));
+      pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin, kRolePartnerAgent}, {}));
   const std::string partner_id = req.partner_id().empty() ? call.claims.tenant_id : req.partner_id();
   PC_RETURN_IF_ERROR(ValidateId("partner_id", partner_id));
   if (!req.indirect_reseller_id().empty()) {
@@ -586,7 +596,7 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListRelationsh
 
 absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListPartners(
     const CallContext& call, const v1::ListPartnersRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRoleCustomerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(call.claims, {kRoleCustomerAdmin}, {}));
   const std::string customer_id =
       req.customer_id().empty() ? call.claims.tenant_id : req.customer_id();
   PC_RETURN_IF_ERROR(ValidateId("customer_id", customer_id));
@@ -604,8 +614,8 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::ListPartners(
 
 absl::StatusOr<v1::CustomerRecord> RelationshipDomain::GetCustomerRecord(
     const CallContext& call, const v1::GetCustomerRecordRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(
-      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(
+      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   if (req.history_limit() < 0 || req.history_limit() > kMaxPageSize) {
     return InvalidFieldError("history_limit", "must be between 1 and 200 (0 means 20)");
@@ -639,8 +649,8 @@ absl::StatusOr<v1::CustomerRecord> RelationshipDomain::GetCustomerRecord(
 
 absl::StatusOr<v1::ListHistoryResponse> RelationshipDomain::ListHistory(
     const CallContext& call, const v1::ListHistoryRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(
-      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(
+      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
   int64_t after = 0;
@@ -672,7 +682,7 @@ absl::StatusOr<v1::ListHistoryResponse> RelationshipDomain::ListHistory(
 absl::StatusOr<v1::ListUsersResponse> RelationshipDomain::ListUsers(
     const CallContext& call, const v1::ListUsersRequest& req) {
   PC_RETURN_IF_ERROR(
-      pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleService}));
+      pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin, kRolePartnerAgent}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   PC_RETURN_IF_ERROR(ValidatePageSize(req.page_size()));
   std::string after_id;
@@ -700,8 +710,8 @@ absl::StatusOr<v1::ListUsersResponse> RelationshipDomain::ListUsers(
 
 absl::StatusOr<v1::CheckAdminAccessResponse> RelationshipDomain::CheckAdminAccess(
     const CallContext& call, const v1::CheckAdminAccessRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(
-      call.claims, {kRoleService, kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(
+      call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}, kAccessCheckers));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   if (!IsService(call)) {
     const bool own = call.claims.HasRole(kRoleCustomerAdmin)
@@ -862,7 +872,7 @@ absl::StatusOr<v1::RequestAdminRestoreResponse> RelationshipDomain::RequestAdmin
 
 absl::StatusOr<common::CustomerService> RelationshipDomain::ProvisionService(
     const CallContext& call, const v1::ProvisionServiceRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   PC_RETURN_IF_ERROR(ValidateId("offer_id", req.offer_id()));
   if (req.display_name().empty()) return InvalidFieldError("display_name", "is required");
@@ -899,7 +909,7 @@ absl::StatusOr<common::CustomerService> RelationshipDomain::ProvisionService(
 
 absl::StatusOr<common::CustomerService> RelationshipDomain::ChangeService(
     const CallContext& call, const v1::ChangeServiceRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   if (!pc::IsUuid(req.service_id())) return InvalidFieldError("service_id", "must be a service id");
   if (req.action() == v1::SERVICE_CHANGE_ACTION_UNSPECIFIED ||
@@ -978,7 +988,7 @@ absl::StatusOr<common::CustomerService> RelationshipDomain::ChangeService(
 
 absl::StatusOr<v1::CustomerUser> RelationshipDomain::CreateUser(const CallContext& call,
                                                                 const v1::CreateUserRequest& req) {
-  PC_RETURN_IF_ERROR(pc::auth::RequireRole(call.claims, {kRolePartnerAdmin, kRoleService}));
+  PC_RETURN_IF_ERROR(pc::auth::RequireCaller(call.claims, {kRolePartnerAdmin}, {}));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   PC_RETURN_IF_ERROR(ValidateEmail("user_principal_name", req.user_principal_name()));
   if (req.display_name().empty()) return InvalidFieldError("display_name", "is required");

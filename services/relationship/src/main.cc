@@ -25,6 +25,7 @@
 #include "pc/pipeline/outbox_metrics.h"
 #include "pc/pipeline/retention.h"
 #include "pc/runtime/server.h"
+#include "pc/runtime/tls.h"
 #include "pc/storage/database.h"
 #include "pc/storage/outbox.h"
 #include "spdlog/spdlog.h"
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<pc::relationship::GrpcInvitationClient> invitations;
   if (const std::string address = absl::GetFlag(FLAGS_invitation_address); !address.empty()) {
     invitations = std::make_unique<pc::relationship::GrpcInvitationClient>(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+        grpc::CreateChannel(address, pc::runtime::ChannelCredentialsFromFlags()),
         absl::GetFlag(FLAGS_invitation_deadline));
   }
 

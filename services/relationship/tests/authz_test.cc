@@ -3,6 +3,7 @@
 // server with real JWT verification. Foreign access is always denied, returns no data and
 // writes nothing; the owner is never denied.
 #include <functional>
+#include <map>
 #include <set>
 
 #include "fixture.h"
@@ -122,8 +123,10 @@ class AuthorizationMatrixTest : public RelationshipFixture {
     service_id_ = s.id();
   }
 
-  std::string Token(const std::string& tenant, const std::string& role, const std::string& cloud) {
-    auto t = minter_->Mint({.subject = "u-" + tenant, .tenant_id = tenant, .cloud = cloud,
+  std::string Token(const std::string& tenant, const std::string& role, const std::string& cloud,
+                    const std::string& subject = "") {
+    auto t = minter_->Mint({.subject = subject.empty() ? "u-" + tenant : subject,
+                            .tenant_id = tenant, .cloud = cloud,
                             .roles = {role}},
                            absl::Hours(1), clock_.Now());
     EXPECT_OK(t.status());
@@ -175,6 +178,52 @@ TEST_F(AuthorizationMatrixTest, ForeignAccessIsDeniedWithoutDataAndTheOwnerIsNot
     }
   }
   EXPECT_EQ(checked, 16 * 7);
+}
+
+// Caller × RPC for service identities (docs/security.md): each RPC admits only the services
+// that need it; a `service` role outside the platform tenant, or naming no known service, is
+// admitted nowhere. The reported hole — a tenant's `service` token reading every customer
+// record and provisioning on any relationship — is the "tenant's service app" row.
+TEST_F(AuthorizationMatrixTest, ServiceIdentitiesReachOnlyTheRpcsTheyNeed) {
+  const std::map<std::string, std::set<std::string>> admitted = {
+      {"GetRelationship", {"invitation"}},
+      {"CheckAdminAccess", {"invitation", "relationship", "notification", "portal"}},
+  };
+  struct Caller {
+    std::string name;
+    std::string tenant;
+    std::string subject;
+  };
+  const std::vector<Caller> callers = {
+      {"invitation", "partnercenter", "invitation"},
+      {"relationship", "partnercenter", "relationship"},
+      {"notification", "partnercenter", "notification"},
+      {"portal", "partnercenter", "portal"},
+      {"tenant's service app", "x-svc", "invitation"},
+      {"unknown service", "partnercenter", "svc"},
+  };
+  int checked = 0;
+  for (const Rpc& rpc : AllRpcs(service_id_)) {
+    for (const Caller& caller : callers) {
+      SCOPED_TRACE(rpc.name + " as " + caller.name);
+      const auto it = admitted.find(rpc.name);
+      const bool admit = it != admitted.end() && it->second.count(caller.name) > 0;
+      const std::string before = Snapshot();
+      grpc::ClientContext ctx;
+      pc::auth::AttachBearerToken(&ctx, Token(caller.tenant, "service", "global", caller.subject));
+      auto [status, response] = rpc.call(*stub_, ctx);
+      if (admit) {
+        EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+        EXPECT_FALSE(response.empty());
+      } else {
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+        EXPECT_TRUE(response.empty()) << "a denied call returned data";
+        EXPECT_EQ(Snapshot(), before) << "a denied call wrote something";
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 16 * 6);
 }
 
 TEST_F(AuthorizationMatrixTest, MissingOrForgedTokensAreUnauthenticated) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <iostream>
@@ -31,6 +32,7 @@
 #include "pc/testing/infra.h"
 #include "pc/testing/status_matchers.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/test_tls.h"
 #include "pc/testing/topic_recorder.h"
 
 namespace pc::relationship {
@@ -78,6 +80,16 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
                                                   "partnercenter-dev", "partnercenter");
     ASSERT_OK(minter.status());
     minter_ = std::make_unique<pc::auth::Minter>(*std::move(minter));
+    // gRPC over mTLS between the processes and to the test, as in `make run`; the invitation
+    // service checks eligibility as itself.
+    tls_ = std::make_unique<pc::testing::TestTls>(dir_ / "grpc-tls",
+                                                  std::vector<std::string>{"invitation", "relationship", "test"});
+    {
+      std::ofstream token(dir_ / "invitation.token");
+      token << *minter_->Mint({.subject = "invitation", .tenant_id = "partnercenter", .cloud = kCloud,
+                               .roles = {"service"}},
+                              absl::Hours(1), absl::Now());
+    }
     ASSERT_OK(pc::kafka::CreateTopics(brokers_, pc::testing::KafkaSecurity(), pc::kafka::CloudTopics(kCloud), 3, 1));
     if (GetParam() == "postgres") {
       auto pg = pc::testing::TempPostgresDatabase::Create();
@@ -104,41 +116,47 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::unique_ptr<pc::testing::Subprocess> StartRelationship(int port, const std::string& name) {
+    std::vector<std::string> args{PC_RELATIONSHIP_BINARY, absl::StrCat("--cloud=", kCloud),
+                                  absl::StrCat("--grpc_port=", port), "--admin_port=0",
+                                  "--log_format=text", "--log_level=debug",
+                                  "--kafka_brokers=" + brokers_,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=" + database_url_,
+                                  "--consumer_group=" + group_, "--restore_wait=2s",
+                                  absl::StrCat("--invitation_address=127.0.0.1:", invitation_port_)};
+    for (std::string& f : tls_->Flags("relationship")) args.push_back(std::move(f));
     auto p = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_RELATIONSHIP_BINARY, absl::StrCat("--cloud=", kCloud),
-                                 absl::StrCat("--grpc_port=", port), "--admin_port=0",
-                                 "--log_format=text", "--log_level=debug",
-                                 "--kafka_brokers=" + brokers_,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=" + database_url_,
-                                 "--consumer_group=" + group_, "--restore_wait=2s",
-                                 absl::StrCat("--invitation_address=127.0.0.1:", invitation_port_)},
-        pc::testing::KafkaSecurityEnv("relationship"), (dir_ / (name + ".log")).string());
+        std::move(args), pc::testing::KafkaSecurityEnv("relationship"), (dir_ / (name + ".log")).string());
     WaitLine(*p, "serving gRPC on :");
     return p;
   }
 
   void StartInvitation(int relationship_port) {
+    std::vector<std::string> args{PC_INVITATION_BINARY, absl::StrCat("--cloud=", kCloud),
+                                  absl::StrCat("--grpc_port=", invitation_port_), "--admin_port=0",
+                                  "--log_format=text", "--kafka_brokers=" + brokers_,
+                                  "--jwt_keys_dir=" + (dir_ / "jwt").string(),
+                                  "--database_url=sqlite://" + (dir_ / "invitation.db").string(),
+                                  "--service_token_file=" + (dir_ / "invitation.token").string(),
+                                  absl::StrCat("--relationship_address=127.0.0.1:", relationship_port)};
+    for (std::string& f : tls_->Flags("invitation")) args.push_back(std::move(f));
     invitation_ = std::make_unique<pc::testing::Subprocess>(
-        std::vector<std::string>{PC_INVITATION_BINARY, absl::StrCat("--cloud=", kCloud),
-                                 absl::StrCat("--grpc_port=", invitation_port_), "--admin_port=0",
-                                 "--log_format=text", "--kafka_brokers=" + brokers_,
-                                 "--jwt_keys_dir=" + (dir_ / "jwt").string(),
-                                 "--database_url=sqlite://" + (dir_ / "invitation.db").string(),
-                                 absl::StrCat("--relationship_address=127.0.0.1:", relationship_port)},
-        pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "invitation.log").string());
+        std::move(args), pc::testing::KafkaSecurityEnv("invitation"), (dir_ / "invitation.log").string());
     WaitLine(*invitation_, "serving gRPC on :");
     inv_stub_ = inv::InvitationService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", invitation_port_), grpc::InsecureChannelCredentials()));
+        absl::StrCat("127.0.0.1:", invitation_port_), tls_->Credentials("test")));
   }
 
   std::unique_ptr<v1::RelationshipService::Stub> RelStub(int port) {
     return v1::RelationshipService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), tls_->Credentials("test")));
   }
 
+  // A user of `tenant`, or for role "service" the portal's service identity.
   std::string Token(const std::string& tenant, const std::string& role) {
-    return *minter_->Mint({.subject = "u-" + tenant, .tenant_id = tenant, .cloud = kCloud,
+    const bool service = role == "service";
+    return *minter_->Mint({.subject = service ? "portal" : "u-" + tenant,
+                           .tenant_id = service ? "partnercenter" : tenant, .cloud = kCloud,
                            .roles = {role}},
                           absl::Hours(1), absl::Now());
   }
@@ -265,6 +283,7 @@ class RelationshipBrokerTest : public ::testing::TestWithParam<std::string> {
   std::string group_ = "relationship." + pc::testing::UniqueName("e2e");
   int invitation_port_ = 0;
   std::unique_ptr<pc::kafka::KafkaPublisher> publisher_;
+  std::unique_ptr<pc::testing::TestTls> tls_;
   std::unique_ptr<pc::testing::Subprocess> invitation_;
   std::vector<std::unique_ptr<pc::testing::Subprocess>> replicas_;
   std::unique_ptr<inv::InvitationService::Stub> inv_stub_;

@@ -294,7 +294,7 @@ TEST_F(RelationshipDomainTest, ASecondAcceptanceOfAnActivePairIsInTheHistoryWith
   v1::ListHistoryRequest req;
   req.set_partner_id("partner-a");
   req.set_customer_id("customer-1");
-  ASSERT_OK_AND_ASSIGN(v1::ListHistoryResponse history, domain_->ListHistory(Service(), req));
+  ASSERT_OK_AND_ASSIGN(v1::ListHistoryResponse history, domain_->ListHistory(PartnerAdmin(), req));
   ASSERT_EQ(history.entries_size(), 2);
   EXPECT_EQ(history.entries(1).action(), "InvitationAccepted");
   EXPECT_THAT(history.entries(1).detail(), HasSubstr("already active"));
@@ -625,7 +625,7 @@ TEST_F(RelationshipDomainTest, CheckAdminAccessAnswersEveryCaseWithItsReason) {
     v1::CheckAdminAccessRequest req;
     req.set_partner_id(partner);
     req.set_customer_id("customer-1");
-    return domain_->CheckAdminAccess(Service(), req);
+    return domain_->CheckAdminAccess(Service("portal"), req);
   };
   ASSERT_OK_AND_ASSIGN(v1::CheckAdminAccessResponse none, check("partner-a"));
   EXPECT_FALSE(none.allowed());

@@ -44,7 +44,12 @@ inline CallContext PartnerAgent(const std::string& tenant = "partner-a") {
 inline CallContext CustomerAdmin(const std::string& tenant = "customer-1") {
   return Caller(tenant, "customer_admin");
 }
-inline CallContext Service() { return Caller("svc", "service"); }
+// A service identity (role service, tid partnercenter, sub = the service).
+inline CallContext Service(const std::string& name = "invitation") {
+  CallContext call = Caller("partnercenter", "service");
+  call.claims.subject = name;
+  return call;
+}
 
 // Records CreateInvitation calls and answers with a PENDING ADMIN_RESTORE invitation.
 class FakeInvitations : public InvitationClient {

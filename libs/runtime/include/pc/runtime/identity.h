@@ -1,5 +1,6 @@
 // The identity flags every service shares — where the trusted JWT public keys are and which
-// issuer and audience tokens must name — and the verifier they configure (for --cloud).
+// issuer and audience tokens must name — the verifier they configure (for --cloud), and
+// --service_token_file, where a service finds its own token (pc::auth::TokenFile).
 //
 //   pc::runtime::Init(argc, argv, "relationship", {...});
 //   auto verifier = pc::runtime::LoadVerifierFromFlags();
@@ -15,6 +16,7 @@
 ABSL_DECLARE_FLAG(std::string, jwt_keys_dir);
 ABSL_DECLARE_FLAG(std::string, jwt_issuer);
 ABSL_DECLARE_FLAG(std::string, jwt_audience);
+ABSL_DECLARE_FLAG(std::string, service_token_file);
 
 namespace pc::runtime {
 

@@ -68,8 +68,12 @@ struct ServerOptions {
   absl::Duration ready_check_interval = absl::Seconds(1);
   // Extra admin routes by path; each must be thread-safe and valid while the server runs.
   std::map<std::string, std::function<AdminPage()>> admin_pages;
+  // How the gRPC port is served; nullptr: plaintext. FromFlags() sets TLS (or mTLS) from the
+  // --grpc_tls_* flags (pc/tls/tls.h), with certificate files re-read on rotation.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
 
-  // grpc_port, admin_port, shutdown_grace and drain_delay from the flags (flags.h).
+  // grpc_port, admin_port, shutdown_grace, drain_delay (flags.h) and credentials (--grpc_tls_*)
+  // from the flags.
   static ServerOptions FromFlags();
 };
 
