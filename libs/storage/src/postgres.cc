@@ -276,13 +276,16 @@ class PgSessionLock final : public SessionLock {
 // every 30 s, so a server gone silently is noticed.
 class PgListener final : public Listener {
  public:
-  PgListener(std::string url, DatabaseOptions options, std::string channel,
-             std::function<void()> wake)
-      : url_(std::move(url)), options_(std::move(options)), channel_(std::move(channel)),
-        wake_(std::move(wake)) {
-    if (::pipe2(stop_, O_CLOEXEC | O_NONBLOCK) != 0) stop_[0] = stop_[1] = -1;
-    thread_ = std::thread([this] { Run(); });
+  // Listening before it returns: a commit after Create() returns is heard, and one before it is
+  // for the caller to find (the relay reads the outbox right after).
+  static absl::StatusOr<std::unique_ptr<Listener>> Create(std::string url, DatabaseOptions options,
+                                                          std::string channel,
+                                                          std::function<void()> wake) {
+    PC_ASSIGN_OR_RETURN(PGconn * conn, OpenListening(url, options, channel));
+    return std::unique_ptr<Listener>(new PgListener(std::move(url), std::move(options),
+                                                    std::move(channel), std::move(wake), conn));
   }
+
   ~PgListener() override {
     const char byte = 1;
     if (stop_[1] < 0 || ::write(stop_[1], &byte, 1) != 1) stopping_fallback_ = true;
@@ -295,33 +298,48 @@ class PgListener final : public Listener {
  private:
   static constexpr int kIdleCheckMs = 30'000;
 
-  void Run() {
-    absl::Duration backoff = absl::Milliseconds(100);
-    bool reconnecting = false;
+  PgListener(std::string url, DatabaseOptions options, std::string channel,
+             std::function<void()> wake, PGconn* conn)
+      : url_(std::move(url)), options_(std::move(options)), channel_(std::move(channel)),
+        wake_(std::move(wake)) {
+    if (::pipe2(stop_, O_CLOEXEC | O_NONBLOCK) != 0) stop_[0] = stop_[1] = -1;
+    thread_ = std::thread([this, conn] { Run(conn); });
+  }
+
+  static absl::StatusOr<PGconn*> OpenListening(const std::string& url,
+                                               const DatabaseOptions& options,
+                                               const std::string& channel) {
+    PC_ASSIGN_OR_RETURN(PGconn * conn, Connect(url, options));
+    char* ident = PQescapeIdentifier(conn, channel.data(), channel.size());
+    absl::Status listening = ident == nullptr
+        ? absl::InternalError("escaping the channel name failed")
+        : Command(conn, absl::StrCat("LISTEN ", ident).c_str(), "listen");
+    if (ident != nullptr) PQfreemem(ident);
+    if (!listening.ok()) {
+      PQfinish(conn);
+      return listening;
+    }
+    return conn;
+  }
+
+  void Run(PGconn* conn) {
     while (true) {
-      absl::StatusOr<PGconn*> conn = Connect(url_, options_);
-      if (conn.ok()) {
-        char* ident = PQescapeIdentifier(*conn, channel_.data(), channel_.size());
-        absl::Status listening = ident == nullptr
-            ? absl::InternalError("escaping the channel name failed")
-            : Command(*conn, absl::StrCat("LISTEN ", ident).c_str(), "listen");
-        if (ident != nullptr) PQfreemem(ident);
-        if (listening.ok()) {
-          if (reconnecting) wake_();
-          backoff = absl::Milliseconds(100);
-          const bool stop = Listening(*conn);
-          PQfinish(*conn);
-          if (stop) return;
-        } else {
-          spdlog::warn("postgres listener {}: {}", channel_, listening.ToString());
-          PQfinish(*conn);
+      const bool stop = Listening(conn);
+      PQfinish(conn);
+      if (stop) return;
+      // Reconnect; commits while nobody listened are found by the wake-up that follows.
+      absl::Duration backoff = absl::Milliseconds(100);
+      while (true) {
+        if (StopRequested(absl::ToInt64Milliseconds(backoff))) return;
+        absl::StatusOr<PGconn*> reopened = OpenListening(url_, options_, channel_);
+        if (reopened.ok()) {
+          conn = *reopened;
+          break;
         }
-      } else {
-        spdlog::warn("postgres listener {}: {}", channel_, conn.status().ToString());
+        spdlog::warn("postgres listener {}: {}", channel_, reopened.status().ToString());
+        backoff = std::min(backoff * 2, absl::Seconds(5));
       }
-      reconnecting = true;
-      if (StopRequested(absl::ToInt64Milliseconds(backoff))) return;
-      backoff = std::min(backoff * 2, absl::Seconds(5));
+      wake_();
     }
   }
 
@@ -428,7 +446,7 @@ class PostgresDatabase final : public Database {
 
   absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string_view channel,
                                                    std::function<void()> wake) override {
-    return std::make_unique<PgListener>(url_, options_, std::string(channel), std::move(wake));
+    return PgListener::Create(url_, options_, std::string(channel), std::move(wake));
   }
 
  protected:

@@ -311,7 +311,9 @@ HttpResponse Portal::Route(const HttpRequest& request, const std::optional<User>
   }
   if (!user.has_value()) return Redirect("/signin?next=" + pc::PercentEncode(p));
 
-  std::vector<std::string> parts = absl::StrSplit(p.substr(1), '/');
+  // A request target without a leading "/" (e.g. "?x") names no page (found by fuzz.portal).
+  std::vector<std::string> parts;
+  if (absl::StartsWith(p, "/")) parts = absl::StrSplit(p.substr(1), '/');
   if (IsPartner(user->claims)) {
     if (p == "/customers" && get) return CustomersPage(request, *user);
     if (parts.size() == 2 && parts[0] == "customers" && get) {

@@ -148,6 +148,13 @@ TEST_F(PortalTest, PagesNeedASignedInUser) {
   EXPECT_EQ(forged.status, 303);
 }
 
+TEST_F(PortalTest, APathWithoutItsLeadingSlashIsNotFound) {
+  for (const char* path : {"", "customers", "?x"}) {
+    EXPECT_EQ(portal_->Handle(Get(path, Token("partner-1", "partner_admin"))).status, 404) << path;
+    EXPECT_EQ(portal_->Handle(Get(path, Token("c1", "customer_admin"))).status, 404) << path;
+  }
+}
+
 TEST_F(PortalTest, CustomersPageEscapesNamesAndAsksOnlyForTheUsersOwnTenant) {
   nv1::GetCustomersPageRequest asked;
   nv1::CustomersPage page;

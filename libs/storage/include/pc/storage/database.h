@@ -101,8 +101,8 @@ class Database {
 
   // Calls `wake` (on a thread of its own) soon after any session, in any process, commits a
   // transaction that ran NotifyOnCommit(tx, channel); also once after a lost listening
-  // connection is back, since commits in between went unheard. PostgreSQL: LISTEN on a
-  // dedicated connection. SQLite: nullptr (one process owns the file; wake it in-process).
+  // connection is back, since commits in between went unheard. It listens before it returns,
+  // so a commit after that is heard. PostgreSQL: LISTEN on a dedicated connection. SQLite: nullptr (one process owns the file; wake it in-process).
   virtual absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string_view channel,
                                                            std::function<void()> wake) {
     return nullptr;
