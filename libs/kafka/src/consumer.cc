@@ -32,6 +32,12 @@ PartitionListPtr OnePartition(const ConsumedMessage& message, int64_t offset) {
 
 }  // namespace
 
+struct ConsumerState;
+// A consumer handle for `options` whose callbacks reach `state` (not subscribed yet).
+absl::StatusOr<rd_kafka_t*> NewConsumerHandle(const ConsumerOptions& options,
+                                              ConsumerState* state);
+rd_kafka_resp_err_t Subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics);
+
 bool IsPermanentHandlerError(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
@@ -76,10 +82,16 @@ struct ConsumerState {
   std::map<TopicPartition, int64_t> next_offset;
   // Guarded by mu: since when no partition is assigned (nullopt while some are).
   std::optional<absl::Time> unassigned_since = absl::Now();
+  // Poll thread only (every callback runs there): the session timed out and took the
+  // assignment, and no new one came yet; a FENCED_INSTANCE_ID now is this member's own
+  // stale request (ReportFatal), and `recreate` asks the poll loop for a new handle.
+  bool assignment_lost = false;
+  bool recreate = false;
 
   void Run() {
     const bool batching = batch_handler && options.max_batch > 1;
     while (!stopping.load()) {
+      if (recreate) Recreate();
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
       if (m == nullptr) continue;
       if (!batching) {
@@ -111,8 +123,64 @@ struct ConsumerState {
   }
 
   void LogError(const rd_kafka_message_t& m) {
+    // A consumer's fatal error arrives here, as a message error, not through the error_cb.
+    if (m.err == RD_KAFKA_RESP_ERR__FATAL) {
+      ReportFatal();
+      return;
+    }
     spdlog::warn("kafka consumer {}: {}: {}", options.group_id, rd_kafka_err2name(m.err),
                  rd_kafka_message_errstr(&m));
+  }
+
+  void ReportFatal() {
+    if (recreate || fatal.load()) return;  // reported already
+    char reason[512];
+    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, reason, sizeof(reason));
+    // librdkafka 2.0.2 resets a static member's id when its session times out (the broker
+    // away for longer than the session) but still sends the commits queued before; the
+    // broker, back, fences them. No other process holds the id: a new handle rejoins under
+    // it (found by tests/fault; BrokerOutageTest).
+    if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID && assignment_lost) {
+      spdlog::warn("kafka consumer {}: fenced by its own stale request after its session timed "
+                   "out ({}); rejoining with a new consumer handle",
+                   options.group_id, reason);
+      recreate = true;
+      return;
+    }
+    spdlog::critical("kafka consumer {}: fatal {}: {}; the consumer cannot recover, restart "
+                     "the process", options.group_id, rd_kafka_err2name(cause), reason);
+    fatal = true;
+    if (hooks.on_fatal) hooks.on_fatal();
+  }
+
+  // Replaces the fenced handle with a new one under the same instance id (ReportFatal).
+  void Recreate() {
+    recreate = false;
+    absl::StatusOr<rd_kafka_t*> fresh = NewConsumerHandle(options, this);
+    if (!fresh.ok()) {
+      spdlog::critical("kafka consumer {}: cannot replace the fenced handle: {}", options.group_id,
+                       fresh.status().ToString());
+      fatal = true;
+      if (hooks.on_fatal) hooks.on_fatal();
+      return;
+    }
+    rd_kafka_consumer_close(rk);  // fatal already: it returns at once
+    {
+      std::scoped_lock lock(probe_mu, mu);
+      rd_kafka_destroy(rk);
+      rk = *fresh;
+      next_offset.clear();
+      assignment.clear();
+    }
+    assignment_lost = false;
+    if (rd_kafka_resp_err_t err = Subscribe(rk, options.topics)) {
+      spdlog::critical("kafka consumer {}: subscribing the new handle: {}", options.group_id,
+                       rd_kafka_err2str(err));
+      fatal = true;
+      if (hooks.on_fatal) hooks.on_fatal();
+      return;
+    }
+    spdlog::info("kafka consumer {}: rejoining with a new handle", options.group_id);
   }
 
   void HandleBatch(const std::vector<ConsumedMessage>& batch) {
@@ -259,6 +327,8 @@ struct ConsumerState {
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* state = static_cast<ConsumerState*>(opaque);
     const bool assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    const bool lost = !assigned && rd_kafka_assignment_lost(rk);  // before assign() resets it
+    state->assignment_lost = lost;
     if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assigned ? partitions : nullptr)) {
       spdlog::error("kafka consumer {}: assign: {}", state->options.group_id, rd_kafka_err2str(e));
     }
@@ -276,24 +346,60 @@ struct ConsumerState {
       }
     }
     spdlog::info("kafka consumer {}: {} {} partition(s)", state->options.group_id,
-                 assigned ? "assigned" : "revoked", partitions->cnt);
+                 assigned ? "assigned" : (lost ? "lost" : "revoked"), partitions->cnt);
     if (assigned && state->hooks.on_assigned) state->hooks.on_assigned();
+    if (!assigned && state->hooks.on_revoked) state->hooks.on_revoked();
   }
 
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     auto* state = static_cast<ConsumerState*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char fatal[512];
-      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-      spdlog::critical("kafka consumer {}: fatal {}: {}; the consumer cannot recover, restart "
-                       "the process", state->options.group_id, rd_kafka_err2name(cause), fatal);
-      state->fatal = true;
+      state->ReportFatal();
       return;
     }
     spdlog::warn("kafka consumer {}: {}: {}", state->options.group_id,
                  rd_kafka_err2name(rd_kafka_resp_err_t(err)), reason);
   }
 };
+
+absl::StatusOr<rd_kafka_t*> NewConsumerHandle(const ConsumerOptions& options,
+                                              ConsumerState* state) {
+  auto conf = internal::NewConf(options.security, {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group_id},
+      {"client.id", options.group_id},
+      {"enable.auto.commit", "true"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"partition.assignment.strategy", "range,roundrobin"},
+      {"auto.offset.reset", options.auto_offset_reset},
+      {"auto.commit.interval.ms",
+       absl::StrCat(absl::ToInt64Milliseconds(options.auto_commit_interval))},
+  });
+  if (!conf.ok()) return conf.status();
+  if (absl::Status status = internal::SetProperties(conf->get(), options.membership.Properties());
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = internal::SetProperties(conf->get(), options.extra); !status.ok()) {
+    return status;
+  }
+  rd_kafka_conf_set_opaque(conf->get(), state);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &ConsumerState::OnRebalance);
+  rd_kafka_conf_set_error_cb(conf->get(), &ConsumerState::OnError);
+  auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  rd_kafka_poll_set_consumer(*rk);
+  return *rk;
+}
+
+rd_kafka_resp_err_t Subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(topics.size()));
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  return rd_kafka_subscribe(rk, list.get());
+}
 
 struct KafkaConsumer::Impl {
   std::shared_ptr<ConsumerState> state;
@@ -336,36 +442,13 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
   if (options.auto_commit_interval < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("kafka consumer: auto_commit_interval < 1ms");
   }
-  auto conf = internal::NewConf(options.security, {
-      {"bootstrap.servers", options.brokers},
-      {"group.id", options.group_id},
-      {"client.id", options.group_id},
-      {"enable.auto.commit", "true"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
-      {"partition.assignment.strategy", "range,roundrobin"},
-      {"auto.offset.reset", options.auto_offset_reset},
-      {"auto.commit.interval.ms",
-       absl::StrCat(absl::ToInt64Milliseconds(options.auto_commit_interval))},
-  });
-  if (!conf.ok()) return conf.status();
-  if (absl::Status status = internal::SetProperties(conf->get(), options.membership.Properties());
-      !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = internal::SetProperties(conf->get(), options.extra); !status.ok()) {
-    return status;
-  }
   auto state = std::make_shared<ConsumerState>();
   state->options = options;
   state->handler = std::move(handler);
   state->batch_handler = std::move(batch_handler);
   state->dead_letter = dead_letter;
   state->hooks = std::move(hooks);
-  rd_kafka_conf_set_opaque(conf->get(), state.get());
-  rd_kafka_conf_set_rebalance_cb(conf->get(), &ConsumerState::OnRebalance);
-  rd_kafka_conf_set_error_cb(conf->get(), &ConsumerState::OnError);
-  auto rk = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  auto rk = NewConsumerHandle(options, state.get());
   if (!rk.ok()) return rk.status();
   state->rk = *rk;
   // The same security and `extra`, so the probe reaches the brokers the same way.
@@ -381,7 +464,6 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Consu
     rd_kafka_destroy(state->rk);
     return absl::InternalError("kafka consumer: cannot create the group probe handle");
   }
-  rd_kafka_poll_set_consumer(state->rk);
   state->effective_config = internal::DumpConfig(state->rk);
   auto impl = std::make_unique<Impl>();
   impl->state = std::move(state);
@@ -397,11 +479,7 @@ absl::Status KafkaConsumer::Start() {
     return absl::FailedPreconditionError("kafka consumer already started or stopped");
   }
   ConsumerState& state = *impl_->state;
-  PartitionListPtr topics(rd_kafka_topic_partition_list_new(state.options.topics.size()));
-  for (const std::string& topic : state.options.topics) {
-    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
-  }
-  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(state.rk, topics.get())) {
+  if (rd_kafka_resp_err_t err = Subscribe(state.rk, state.options.topics)) {
     return ErrorStatus(err, absl::StrCat("kafka consumer ", state.options.group_id, ": subscribe"));
   }
   impl_->started = true;

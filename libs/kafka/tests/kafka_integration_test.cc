@@ -192,6 +192,22 @@ TEST_F(KafkaIntegrationTest, StaticMemberRestartedUnderItsInstanceIdGetsItsParti
   EXPECT_EQ(second.HandledSnapshot()[0].message.payload, "two");
 }
 
+// Two live processes under one instance id: the broker fences the older, which cannot go on
+// and says so (fatal(), the readiness rule's first case), instead of idling silently.
+TEST_F(KafkaIntegrationTest, TheOlderOfTwoLiveMembersWithOneInstanceIdReportsItselfFatal) {
+  const std::string group = pc::testing::UniqueName("group");
+  const GroupMembership membership{.instance_id = "twin", .session_timeout = absl::Seconds(10)};
+  auto ok = [](const ConsumedMessage&) { return absl::OkStatus(); };
+  Recorder& older = NewRecorder();
+  KafkaConsumer* first = StartConsumer(group, ok, older, membership);
+  ASSERT_TRUE(older.WaitUntil([&] { return older.assignments == 1; }));
+  Recorder& newer = NewRecorder();
+  KafkaConsumer* second = StartConsumer(group, ok, newer, membership);
+  ASSERT_TRUE(older.WaitUntil([&] { return older.fatal; })) << "the fenced member did not know";
+  EXPECT_TRUE(first->fatal());
+  EXPECT_FALSE(second->fatal());
+}
+
 TEST_F(KafkaIntegrationTest, MembershipOutsideTheBrokersBoundsIsRefused) {
   Recorder& recorder = NewRecorder();
   auto consumer = KafkaConsumer::Create(

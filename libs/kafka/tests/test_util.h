@@ -30,6 +30,8 @@ struct Recorder {
   std::vector<Handled> handled;
   std::vector<Handled> dead_lettered;
   int assignments = 0;
+  int revocations = 0;
+  bool fatal = false;
   bool closed = false;
 
   ConsumerHooks Hooks() {
@@ -40,6 +42,16 @@ struct Recorder {
             .on_assigned = [this] {
               std::lock_guard lock(mu);
               ++assignments;
+              cv.notify_all();
+            },
+            .on_revoked = [this] {
+              std::lock_guard lock(mu);
+              ++revocations;
+              cv.notify_all();
+            },
+            .on_fatal = [this] {
+              std::lock_guard lock(mu);
+              fatal = true;
               cv.notify_all();
             },
             .on_closed = [this] {

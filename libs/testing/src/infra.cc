@@ -60,16 +60,17 @@ std::string RequiredEnv(const std::string& name) {
 
 std::string KafkaBrokers() { return RequiredEnv("PC_TEST_KAFKA_BROKERS"); }
 
-pc::kafka::Security KafkaSecurity(const std::string& principal) {
-  const std::string dir = RequiredEnv("PC_TEST_KAFKA_CERTS_DIR");
+pc::kafka::Security KafkaSecurity(const std::string& principal, const std::string& certs_dir) {
+  const std::string dir = certs_dir.empty() ? RequiredEnv("PC_TEST_KAFKA_CERTS_DIR") : certs_dir;
   return {.protocol = "SSL",
           .ca_file = dir + "/ca.crt",
           .cert_file = absl::StrCat(dir, "/", principal, ".crt"),
           .key_file = absl::StrCat(dir, "/", principal, ".key")};
 }
 
-std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal) {
-  const pc::kafka::Security s = KafkaSecurity(principal);
+std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal,
+                                                    const std::string& certs_dir) {
+  const pc::kafka::Security s = KafkaSecurity(principal, certs_dir);
   return {{"PC_KAFKA_SECURITY_PROTOCOL", s.protocol},
           {"PC_KAFKA_CA_FILE", s.ca_file},
           {"PC_KAFKA_CERT_FILE", s.cert_file},

@@ -73,6 +73,8 @@ struct ConsumerHooks {
   // After a message was published to the dead-letter topic (and its offset stored).
   std::function<void(const ConsumedMessage&, const absl::Status&)> on_dead_lettered = {};
   std::function<void()> on_assigned = {};  // after a partition assignment
+  std::function<void()> on_revoked = {};   // after the assignment was revoked (or lost)
+  std::function<void()> on_fatal = {};     // after a fatal error (see KafkaConsumer::fatal)
   // After the consumer closed, even when Stop() stopped waiting for it.
   std::function<void()> on_closed = {};
 };
@@ -134,6 +136,10 @@ class KafkaConsumer : public Consumer {
   std::optional<absl::Time> unassigned_since() const;
   // True after librdkafka raised a fatal error (e.g. FENCED_INSTANCE_ID: another live member
   // uses the same --consumer_instance_id). The consumer cannot recover: restart the process.
+  // One FENCED_INSTANCE_ID is not fatal: the one a static member gets from its own requests
+  // after its session timed out (a broker away for longer than the session: librdkafka 2.0.2
+  // still sends commits queued before the timeout, with the member id already reset). The
+  // consumer then replaces its librdkafka handle and rejoins under the same instance id.
   bool fatal() const;
   const ConsumerOptions& options() const;
   std::map<std::string, std::string> EffectiveConfig() const;

@@ -30,10 +30,13 @@ std::string KafkaBrokers();
 // The test broker is secured like the local one (deploy/local/kafka/kafka.sh): SSL with a
 // client certificate per principal from PC_TEST_KAFKA_CERTS_DIR. `principal` is one of admin
 // (super user: topic creation and test clients), invitation, relationship, notification,
-// portal, pcctl.
-pc::kafka::Security KafkaSecurity(const std::string& principal = "admin");
+// portal, pcctl. `certs_dir` names another broker's credentials (a broker a test started
+// itself with kafka.sh); empty means PC_TEST_KAFKA_CERTS_DIR.
+pc::kafka::Security KafkaSecurity(const std::string& principal = "admin",
+                                  const std::string& certs_dir = "");
 // The same as the PC_KAFKA_* environment of a service or pcctl process (Subprocess env).
-std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal);
+std::map<std::string, std::string> KafkaSecurityEnv(const std::string& principal,
+                                                    const std::string& certs_dir = "");
 // A principal's credentials signed by a CA the broker does not trust (the CA's own
 // certificate as ca_file: it also fails to verify the broker).
 pc::kafka::Security UntrustedKafkaSecurity();
