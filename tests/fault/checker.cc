@@ -237,11 +237,14 @@ absl::StatusOr<Report> Checker::Check(const std::vector<Pair>& ledger) const {
   std::map<std::string, inv::Invitation> stored_invitations;         // by id
   int stored_invitation_rows = 0;
   auto invitation_stub = inv::InvitationService::NewStub(
-      FastReconnectChannel(cluster_.grpc_address(Service::kInvitation)));
+      FastReconnectChannel(cluster_.grpc_address(Service::kInvitation),
+                           cluster_.client_credentials()));
   auto relationship_stub = rel::RelationshipService::NewStub(
-      FastReconnectChannel(cluster_.grpc_address(Service::kRelationship)));
+      FastReconnectChannel(cluster_.grpc_address(Service::kRelationship),
+                           cluster_.client_credentials()));
   auto notification_stub = notif::NotificationService::NewStub(
-      FastReconnectChannel(cluster_.grpc_address(Service::kNotification)));
+      FastReconnectChannel(cluster_.grpc_address(Service::kNotification),
+                           cluster_.client_credentials()));
   for (const std::string& partner : partners_) {
     std::string token;
     do {

@@ -105,6 +105,9 @@ void FaultCluster::Clean(const std::filesystem::path& dir) {
 
 FaultCluster::FaultCluster(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(dir_);
+  tls_ = std::make_unique<pc::testing::TestTls>(
+      dir_ / "grpc-tls", std::vector<std::string>{"invitation", "relationship", "notification",
+                                                  "test"});
   broker_port_ = pc::testing::FreeTcpPort();
   controller_port_ = pc::testing::FreeTcpPort();
   sasl_port_ = pc::testing::FreeTcpPort();
@@ -175,6 +178,7 @@ std::vector<std::string> FaultCluster::Argv(Service service, bool failpoints) co
       "--kafka_brokers=" + brokers(),
       "--jwt_keys_dir=" + jwt_dir().string(),
       "--database_url=sqlite://" + (dir_ / (Name(service) + ".db")).string()};
+  for (std::string& flag : tls_->Flags(Name(service))) argv.push_back(std::move(flag));
   switch (service) {
     case Service::kInvitation:
       argv.push_back("--relationship_address=" + grpc_address(Service::kRelationship));

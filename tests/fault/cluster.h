@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "pc/kafka/security.h"
 #include "pc/testing/subprocess.h"
+#include "pc/testing/test_tls.h"
 
 namespace pc::fault {
 
@@ -77,6 +78,10 @@ class FaultCluster {
   int admin_port(Service service) const;
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path jwt_dir() const { return dir_ / "jwt"; }
+  // gRPC is mTLS, as in `make run` and the manifests: the driver's and checker's credentials.
+  std::shared_ptr<grpc::ChannelCredentials> client_credentials() const {
+    return tls_->Credentials("test");
+  }
   // Process starts so far (the initial start included).
   int starts(Service service) const;
 
@@ -92,6 +97,7 @@ class FaultCluster {
   std::vector<std::string> Argv(Service service, bool failpoints) const;
 
   std::filesystem::path dir_;
+  std::unique_ptr<pc::testing::TestTls> tls_;
   int broker_port_ = 0;
   int controller_port_ = 0;
   int sasl_port_ = 0;

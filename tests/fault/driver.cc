@@ -30,21 +30,24 @@ std::string Tokens::For(const std::string& tenant, const std::string& role) cons
                         absl::Hours(1), absl::Now());
 }
 
-std::shared_ptr<grpc::Channel> FastReconnectChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> FastReconnectChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, std::move(credentials), args);
 }
 
 Driver::Driver(const FaultCluster& cluster, const Tokens& tokens, Options options)
     : tokens_(tokens),
       options_(options),
       invitations_(inv::InvitationService::NewStub(
-          FastReconnectChannel(cluster.grpc_address(Service::kInvitation)))),
+          FastReconnectChannel(cluster.grpc_address(Service::kInvitation),
+                               cluster.client_credentials()))),
       relationships_(rel::RelationshipService::NewStub(
-          FastReconnectChannel(cluster.grpc_address(Service::kRelationship)))) {
+          FastReconnectChannel(cluster.grpc_address(Service::kRelationship),
+                               cluster.client_credentials()))) {
   for (int p = 0; p < options_.partners; ++p) partners_.push_back(absl::StrCat("partner-", p + 1));
   for (int i = 0; i < options_.pairs; ++i) {
     Pair pair;

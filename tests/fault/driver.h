@@ -45,7 +45,8 @@ class Tokens {
 };
 
 // gRPC channels that retry connecting quickly (a restarted service is back within a second).
-std::shared_ptr<grpc::Channel> FastReconnectChannel(const std::string& address);
+std::shared_ptr<grpc::Channel> FastReconnectChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 // One invite → answer pair and what the driver was told about it.
 struct Pair {
