@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "pc/auth/grpc_auth.h"
+#include "pc/common/grpc_status.h"
 
 namespace pc::fault {
 namespace {
@@ -131,8 +132,7 @@ grpc::Status Driver::Call(const std::string& tenant, const std::string& role,
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_deadline));
     const grpc::Status s = rpc(&ctx);
     const bool not_yet = retry_not_found && s.error_code() == grpc::StatusCode::NOT_FOUND;
-    const bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                           s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    const bool transient = pc::IsTransient(s);
     if (s.ok() || !(transient || not_yet) || absl::Now() >= give_up) return s;
     ++(not_yet ? early_revokes_ : retries_);
     std::unique_lock lock(mu_);

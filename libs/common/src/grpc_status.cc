@@ -43,14 +43,16 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return out;
 }
 
+bool IsTransient(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
 grpc::Status RetryTransient(int attempts, const std::function<grpc::Status()>& call) {
   grpc::Status status;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     status = call();
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
-        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-      break;
-    }
+    if (!IsTransient(status)) break;
     if (attempt < attempts) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
   }
   return status;

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -281,28 +281,36 @@ class PgListener final : public Listener {
   static absl::StatusOr<std::unique_ptr<Listener>> Create(std::string url, DatabaseOptions options,
                                                           std::string channel,
                                                           std::function<void()> wake) {
-    PC_ASSIGN_OR_RETURN(PGconn * conn, OpenListening(url, options, channel));
+    int stop[2];
+    if (::pipe2(stop, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return absl::InternalError(absl::StrCat("listener pipe: ", std::strerror(errno)));
+    }
+    absl::StatusOr<PGconn*> conn = OpenListening(url, options, channel);
+    if (!conn.ok()) {
+      ::close(stop[0]);
+      ::close(stop[1]);
+      return conn.status();
+    }
     return std::unique_ptr<Listener>(new PgListener(std::move(url), std::move(options),
-                                                    std::move(channel), std::move(wake), conn));
+                                                    std::move(channel), std::move(wake), *conn,
+                                                    stop));
   }
 
   ~PgListener() override {
     const char byte = 1;
-    if (stop_[1] < 0 || ::write(stop_[1], &byte, 1) != 1) stopping_fallback_ = true;
+    (void)!::write(stop_[1], &byte, 1);  // a non-blocking pipe with room: cannot fail here
     thread_.join();
-    for (int fd : stop_) {
-      if (fd >= 0) ::close(fd);
-    }
+    ::close(stop_[0]);
+    ::close(stop_[1]);
   }
 
  private:
   static constexpr int kIdleCheckMs = 30'000;
 
   PgListener(std::string url, DatabaseOptions options, std::string channel,
-             std::function<void()> wake, PGconn* conn)
+             std::function<void()> wake, PGconn* conn, const int stop[2])
       : url_(std::move(url)), options_(std::move(options)), channel_(std::move(channel)),
-        wake_(std::move(wake)) {
-    if (::pipe2(stop_, O_CLOEXEC | O_NONBLOCK) != 0) stop_[0] = stop_[1] = -1;
+        wake_(std::move(wake)), stop_{stop[0], stop[1]} {
     thread_ = std::thread([this, conn] { Run(conn); });
   }
 
@@ -347,9 +355,9 @@ class PgListener final : public Listener {
   bool Listening(PGconn* conn) {
     while (true) {
       pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {stop_[0], POLLIN, 0}};
-      const int ready = ::poll(fds, stop_[0] >= 0 ? 2 : 1, StopPollMs());
+      const int ready = ::poll(fds, 2, kIdleCheckMs);
       if (ready < 0 && errno == EINTR) continue;
-      if (stopping_fallback_ || (stop_[0] >= 0 && (fds[1].revents & POLLIN))) return true;
+      if (fds[1].revents & POLLIN) return true;
       absl::Status alive = ready == 0 ? Command(conn, "SELECT 1", "listener check")
                            : PQconsumeInput(conn) == 1
                                ? absl::OkStatus()
@@ -368,23 +376,17 @@ class PgListener final : public Listener {
     }
   }
 
-  int StopPollMs() const { return stop_[0] >= 0 ? kIdleCheckMs : 100; }
-
+  // Waits up to `wait_ms`; true if the listener is being destroyed.
   bool StopRequested(int64_t wait_ms) {
-    if (stop_[0] < 0) {
-      absl::SleepFor(absl::Milliseconds(wait_ms));
-      return stopping_fallback_.load();
-    }
     pollfd fd{stop_[0], POLLIN, 0};
-    return ::poll(&fd, 1, static_cast<int>(wait_ms)) > 0 || stopping_fallback_.load();
+    return ::poll(&fd, 1, static_cast<int>(wait_ms)) > 0;
   }
 
   const std::string url_;
   const DatabaseOptions options_;
   const std::string channel_;
   const std::function<void()> wake_;
-  int stop_[2] = {-1, -1};
-  std::atomic<bool> stopping_fallback_{false};  // if the pipe could not be made or written
+  const int stop_[2];  // a byte on stop_[1] ends the thread
   std::thread thread_;
 };
 

@@ -40,8 +40,7 @@ absl::Status GrpcEligibilityChecker::Check(const CallContext& call, const std::s
   });
   const bool active = status.ok() && r.state() == common::RELATIONSHIP_STATE_ACTIVE;
   if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    if (pc::IsTransient(status)) {
       return absl::UnavailableError(
           "the relationship service could not be reached to check this customer; retry");
     }

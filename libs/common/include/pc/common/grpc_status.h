@@ -18,6 +18,9 @@ namespace pc {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// UNAVAILABLE or DEADLINE_EXCEEDED: the answers worth retrying (same request_id) later.
+bool IsTransient(const grpc::Status& status);
+
 // Runs `call` (which makes one gRPC call with a fresh ClientContext) up to `attempts` times
 // while it answers UNAVAILABLE or DEADLINE_EXCEEDED, waiting 100 ms × attempt in between;
 // returns the last answer. For idempotent calls only (reads, or writes with a request_id).
