@@ -136,7 +136,8 @@ absl::Status Migrate(Database& db, std::string_view component_view,
       bool postgres = tx.dialect() == Dialect::kPostgres && !m.postgres_sql.empty();
       PC_RETURN_IF_ERROR(tx.ExecuteScript(absl::StrReplaceAll(
           postgres ? m.postgres_sql : m.sql,
-          {{kBytesType, tx.dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB"}})));
+          {{kBytesType, tx.dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB"},
+           {kWithoutRowid, tx.dialect() == Dialect::kPostgres ? "" : " WITHOUT ROWID"}})));
       PC_RETURN_IF_ERROR(
           tx.Execute("INSERT INTO schema_migrations (component, version, name, applied_at) "
                      "VALUES ($1, $2, $3, $4)",

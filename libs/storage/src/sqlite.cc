@@ -236,6 +236,10 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
   PC_RETURN_IF_ERROR(Exec(raw, "PRAGMA journal_mode=WAL", "enable WAL"));
   PC_RETURN_IF_ERROR(Exec(raw, "PRAGMA synchronous=" + synchronous, "set synchronous"));
   PC_RETURN_IF_ERROR(Exec(raw, "PRAGMA foreign_keys=ON", "enable foreign keys"));
+  // The default page cache (2 MB) is smaller than the indexes of a busy read model, so every
+  // write became page reads through the kernel; 64 MB holds the hot pages of 100 000 rows.
+  PC_RETURN_IF_ERROR(Exec(raw, "PRAGMA cache_size=-65536", "set cache size"));
+  PC_RETURN_IF_ERROR(Exec(raw, "PRAGMA temp_store=MEMORY", "set temp store"));
   return db;
 }
 

@@ -13,11 +13,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "domain.h"
+#include "nlohmann/json.hpp"
 #include "partnercenter/events/v1/events.pb.h"
 #include "pc/common/ids.h"
 #include "pc/events/envelope.h"
@@ -37,6 +39,27 @@ namespace v1 = partnercenter::notification::v1;
 namespace common = partnercenter::common::v1;
 using Clock = std::chrono::steady_clock;
 using pc::notification::NotificationStore;
+
+// The service's default --consumer_batch.
+constexpr int kServiceBatch = 1000;
+
+// Appends one figure to $PC_BENCH_JSON (JSON lines; tools/dev/bench.sh makes the report).
+void BenchFigure(const std::string& id, const std::string& title, double value, double baseline,
+                 const std::string& unit, const std::vector<double>& ratios, const std::string& goal) {
+  const char* path = std::getenv("PC_BENCH_JSON");
+  if (path == nullptr || ratios.empty()) return;
+  std::vector<double> sorted = ratios;
+  std::sort(sorted.begin(), sorted.end());
+  const double ratio = sorted[sorted.size() / 2];
+  bool met = true;
+  if (goal.rfind(">=", 0) == 0) met = ratio >= std::stod(goal.substr(2));
+  if (goal.rfind("<=", 0) == 0) met = ratio <= std::stod(goal.substr(2));
+  nlohmann::json j = {{"id", id}, {"title", title}, {"value", value}, {"baseline", baseline},
+                      {"unit", unit}, {"ratio", ratio}, {"ratio_min", sorted.front()},
+                      {"ratio_max", sorted.back()}, {"goal", goal}, {"samples", ratios.size()}};
+  if (!goal.empty()) j["met"] = met;
+  std::ofstream(path, std::ios::app) << j.dump() << "\n";
+}
 
 ev::EventEnvelope Event(const std::string& partner, const std::string& customer, int64_t version) {
   ev::EventEnvelope e = pc::events::NewEnvelope(
@@ -77,7 +100,7 @@ double Consume(const std::string& brokers, const std::string& topic, int n,
   Clock::time_point first;
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers, .security = pc::testing::KafkaSecurity(), .group_id = "bench-" + pc::NewUuid().substr(0, 8), .topics = {topic},
-       .max_batch = batch ? 200 : 1},
+       .max_batch = batch ? kServiceBatch : 1},
       handler, nullptr,
       {.on_handled = [&](const pc::kafka::ConsumedMessage&, const absl::Status&) {
         std::lock_guard lock(mu);
@@ -98,7 +121,68 @@ double Consume(const std::string& brokers, const std::string& topic, int n,
   return n / seconds;
 }
 
-void ConsumptionBench(const std::filesystem::path& dir) {
+// One run's rates, events/s.
+struct ConsumptionPair {
+  double raw = 0, projected = 0, bare = 0;
+};
+
+// The storage's own limit: the rows one projected event writes (inbox, the relationship's
+// row, one feed row), of the same sizes, as plain INSERTs with precomputed
+// values, in transactions of `batch` events, on a fresh store with the same schema.
+double BareBatchedInsert(const std::filesystem::path& path, const std::vector<std::string>& payloads,
+                         int batch) {
+  auto db = FreshStore(path);
+  struct Rows {
+    std::string event_id, partner, customer, data;
+  };
+  std::vector<Rows> rows;
+  rows.reserve(payloads.size());
+  for (const std::string& payload : payloads) {
+    ev::EventEnvelope e;
+    (void)e.ParseFromString(payload);
+    rows.push_back({e.event_id(), e.partner_id(), e.customer_id(), payload});
+  }
+  const auto start = Clock::now();
+  int64_t seq = 0;
+  for (size_t from = 0; from < rows.size(); from += batch) {
+    absl::Status s = db->InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+      for (size_t i = from; i < std::min(rows.size(), from + batch); ++i) {
+        const Rows& r = rows[i];
+        const pc::storage::Bytes data{r.data};
+        for (const auto& [sql, params] : std::vector<std::pair<const char*, std::vector<pc::storage::Value>>>{
+                 {"INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) "
+                  "ON CONFLICT DO NOTHING",
+                  {"bench", r.event_id, int64_t{1}}},
+                 {"INSERT INTO relationship_rows (cloud, partner_id, customer_id, active, "
+                  "admin_access, customer_sort, domain_sort, partner_sort, last_change, "
+                  "customer_row, partner_row) VALUES ('global', $1, $2, 1, 1, $3, $3, $1, $4, $5, $5) "
+                  "ON CONFLICT (cloud, partner_id, customer_id) DO UPDATE SET "
+                  "customer_row = excluded.customer_row, partner_row = excluded.partner_row, "
+                  "last_change = excluded.last_change",
+                  {r.partner, r.customer, r.customer, ++seq, data}},
+                 {"INSERT INTO feed_events (cloud, sequence, partner_id, customer_id, created_at, "
+                  "partner_change, customer_change) VALUES ('global', $1, $2, $3, 1, $4, $4)",
+                  {seq, r.partner, r.customer, data}}}) {
+          auto done = tx.Execute(sql, params);
+          if (!done.ok()) return done.status();
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) {
+      std::fprintf(stderr, "bench: bare insert: %s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  return rows.size() / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void ConsumptionBench(const std::filesystem::path& dir, int events, int pairs) {
   const char* brokers_env = std::getenv("PC_TEST_KAFKA_BROKERS");
   if (brokers_env == nullptr) {
     std::fprintf(stderr, "bench: PC_TEST_KAFKA_BROKERS is not set (run through make bench)\n");
@@ -110,38 +194,74 @@ void ConsumptionBench(const std::filesystem::path& dir) {
     std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
     std::exit(1);
   }
-  constexpr int kEvents = 4000;
+  // A quarter of the events establish relationships (20 partners), the rest revoke and
+  // restore admin permission on them, in version order.
+  const int customers = std::max(1, events / 4);
   auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .security = pc::testing::KafkaSecurity(), .client_id = "bench"});
+  std::vector<std::string> payloads;
+  payloads.reserve(events);
   size_t bytes = 0;
-  for (int i = 0; i < kEvents; ++i) {
-    const std::string customer = absl::StrCat("c", i % 500);
-    const ev::EventEnvelope e = Event(absl::StrCat("p", i % 20), customer, i / 500 + 1);
-    const std::string payload = e.SerializeAsString();
-    bytes += payload.size();
-    (*publisher)->Publish({.topic = topic, .key = e.aggregate_id(), .payload = payload,
+  for (int i = 0; i < events; ++i) {
+    const std::string customer = absl::StrCat("c", i % customers);
+    const ev::EventEnvelope e = Event(absl::StrCat("p", (i % customers) % 20), customer, i / customers + 1);
+    payloads.push_back(e.SerializeAsString());
+    bytes += payloads.back().size();
+    (*publisher)->Publish({.topic = topic, .key = e.aggregate_id(), .payload = payloads.back(),
                            .headers = pc::events::KafkaHeaders(e)},
                           [](const absl::Status&) {});
   }
   (void)(*publisher)->Flush(absl::Seconds(60));
-  const double raw = Consume(brokers, topic, kEvents,
-                             [](const pc::kafka::ConsumedMessage&) { return absl::OkStatus(); });
-  auto db = FreshStore(dir / "consume.db");
-  NotificationStore store(*db);
-  pc::notification::Projector projector({.cloud = "global", .consumer_group = "bench"}, store, {});
-  // As the service runs it: what is already fetched, up to 200, in one transaction.
-  const double projected = Consume(
-      brokers, topic, kEvents,
-      [&](const pc::kafka::ConsumedMessage& m) { return projector.ApplyBytes(m.payload); },
-      [&](const std::vector<pc::kafka::ConsumedMessage>& batch) {
-        std::vector<std::string> payloads;
-        for (const auto& m : batch) payloads.push_back(m.payload);
-        return projector.ApplyBatch(payloads);
-      });
-  std::printf("consumption (%d events, %zu bytes avg, 3 partitions)\n", kEvents, bytes / kEvents);
-  std::printf("  raw consume           %9.0f events/s\n", raw);
-  std::printf("  projection + inbox    %9.0f events/s   (applied %lu)\n", projected,
-              static_cast<unsigned long>(projector.applied()));
-  std::printf("  ratio %.3f (target >= 0.50)\n", projected / raw);
+  constexpr int kBatch = kServiceBatch;
+  std::vector<ConsumptionPair> runs;
+  for (int r = 0; r < pairs; ++r) {
+    ConsumptionPair run;
+    run.raw = Consume(brokers, topic, events,
+                      [](const pc::kafka::ConsumedMessage&) { return absl::OkStatus(); });
+    auto db = FreshStore(dir / absl::StrCat("consume-", r, ".db"));
+    NotificationStore store(*db);
+    pc::notification::Projector projector({.cloud = "global", .consumer_group = "bench"}, store, {});
+    // As the service runs it: what is already fetched, up to its --consumer_batch, in one
+    // transaction.
+    run.projected = Consume(
+        brokers, topic, events,
+        [&](const pc::kafka::ConsumedMessage& m) { return projector.ApplyBytes(m.payload); },
+        [&](const std::vector<pc::kafka::ConsumedMessage>& batch) {
+          std::vector<std::string> payloads;
+          payloads.reserve(batch.size());
+          for (const auto& m : batch) payloads.push_back(m.payload);
+          return projector.ApplyBatch(payloads);
+        });
+    if (projector.applied() != static_cast<uint64_t>(events)) {
+      std::fprintf(stderr, "bench: the projection applied %lu of %d events\n",
+                   static_cast<unsigned long>(projector.applied()), events);
+      std::exit(1);
+    }
+    run.bare = BareBatchedInsert(dir / absl::StrCat("bare-", r, ".db"), payloads, kBatch);
+    runs.push_back(run);
+  }
+  std::vector<double> vs_raw, vs_bare, raw, projected, bare;
+  for (const ConsumptionPair& run : runs) {
+    vs_raw.push_back(run.projected / run.raw);
+    vs_bare.push_back(run.projected / run.bare);
+    raw.push_back(run.raw);
+    projected.push_back(run.projected);
+    bare.push_back(run.bare);
+  }
+  std::printf("consumption (%d events, %zu bytes avg, 3 partitions, %d A/B pairs, batch %d)\n",
+              events, bytes / events, pairs, kBatch);
+  std::printf("  raw consume           %9.0f events/s (median)\n", Median(raw));
+  std::printf("  projection + inbox    %9.0f events/s (median)\n", Median(projected));
+  std::printf("  bare batched insert   %9.0f events/s (median; the same rows, no logic)\n", Median(bare));
+  std::printf("  ratio vs raw  %.3f [%.3f-%.3f] (target >= 0.50)\n", Median(vs_raw),
+              *std::min_element(vs_raw.begin(), vs_raw.end()),
+              *std::max_element(vs_raw.begin(), vs_raw.end()));
+  std::printf("  ratio vs bare %.3f [%.3f-%.3f]\n", Median(vs_bare),
+              *std::min_element(vs_bare.begin(), vs_bare.end()),
+              *std::max_element(vs_bare.begin(), vs_bare.end()));
+  BenchFigure("P8", "Notification projection + inbox vs raw consume", Median(projected), Median(raw),
+              "events/s", vs_raw, ">=0.5");
+  BenchFigure("P8.bare", "Notification projection vs bare batched insert of its rows",
+              Median(projected), Median(bare), "events/s", vs_bare, "");
 }
 
 struct LatencyResult {
@@ -221,7 +341,9 @@ int main() {
   spdlog::set_level(spdlog::level::warn);
   const auto dir = std::filesystem::temp_directory_path() / ("pc-nbench-" + pc::NewUuid().substr(0, 8));
   std::filesystem::create_directories(dir);
-  ConsumptionBench(dir);
+  // --quick: fewer events and pairs (make bench QUICK=1).
+  const bool quick = std::getenv("PC_BENCH_QUICK") != nullptr;
+  ConsumptionBench(dir, quick ? 20000 : 100000, 3);
   const LatencyResult one = WatchLatency(dir, 1);
   const LatencyResult hundred = WatchLatency(dir, 100);
   std::printf("change-to-watcher latency (200 changes, SQLite, one partner)\n");

@@ -139,8 +139,8 @@ absl::StatusOr<v1::CustomersPage> NotificationDomain::GetCustomersPage(
               .limit = limit + 1};
   if (!req.page_token().empty()) PC_RETURN_IF_ERROR(ParseToken(req.page_token(), by_last_change, &q));
   v1::CustomersPage page;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, Feed::kPartner, partner));
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud));
     page.set_as_of_sequence(head);
     PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows, tx.CustomerRows(q));
     for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
@@ -172,8 +172,8 @@ absl::StatusOr<v1::PartnersPage> NotificationDomain::GetPartnersPage(
               .limit = limit + 1};
   if (!req.page_token().empty()) PC_RETURN_IF_ERROR(ParseToken(req.page_token(), by_last_change, &q));
   v1::PartnersPage page;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, Feed::kCustomer, customer));
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud));
     page.set_as_of_sequence(head);
     PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows, tx.PartnerRows(q));
     for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
@@ -191,8 +191,9 @@ absl::StatusOr<v1::PartnersPage> NotificationDomain::GetPartnersPage(
 }
 
 absl::Status NotificationDomain::ReadFeed(Feed feed, const std::string& owner, int64_t cursor,
-                                         uint64_t generation, int64_t* head,
-                                         std::vector<std::pair<int64_t, std::string>>* batch) {
+                                         uint64_t generation, bool caught_up, int64_t* head,
+                                         std::vector<std::pair<int64_t, std::string>>* batch,
+                                         int64_t* pending) {
   constexpr size_t kCacheSize = 256;
   constexpr absl::Duration kIdle = absl::Minutes(5);
   const absl::Time now = absl::Now();
@@ -220,39 +221,61 @@ absl::Status NotificationDomain::ReadFeed(Feed feed, const std::string& owner, i
       now - cache->read_at >= options_.poll_interval) {
     // Refresh: everything after what the cache holds (or after this cursor if it holds nothing).
     const int64_t from = cache->valid ? cache->head : cursor;
-    int64_t new_head = 0;
+    const int limit = kBatch * 10;
+    int64_t clock = 0;
     std::vector<std::pair<int64_t, std::string>> fresh;
-    PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(new_head, tx.Head(options_.cloud, feed, owner));
-      PC_ASSIGN_OR_RETURN(fresh, tx.ChangesAfter(options_.cloud, feed, owner, from, kBatch * 10));
+    PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+      // The clock first: every change up to it is visible to the read that follows.
+      PC_ASSIGN_OR_RETURN(clock, tx.Head(options_.cloud));
+      PC_ASSIGN_OR_RETURN(fresh, tx.ChangesAfter(options_.cloud, feed, owner, from, limit));
       return absl::OkStatus();
     }));
-    if (!cache->valid || (!fresh.empty() && fresh.front().first != cache->head + 1)) {
+    if (!cache->valid) {
       cache->recent.clear();
+      cache->complete_after = from;
     }
+    const bool full = fresh.size() == static_cast<size_t>(limit);
+    // Complete up to the clock, or only up to the last change read if the read was full. A
+    // change newer than the clock that the read saw committed after it; sequences become
+    // visible in order, so nothing below it is missing either.
+    int64_t complete_to = full ? fresh.back().first : std::max(clock, from);
+    if (!fresh.empty()) complete_to = std::max(complete_to, fresh.back().first);
     for (auto& c : fresh) cache->recent.push_back(std::move(c));
-    while (cache->recent.size() > kCacheSize) cache->recent.pop_front();
-    cache->head = cache->recent.empty() ? new_head : cache->recent.back().first;
+    while (cache->recent.size() > kCacheSize) {
+      cache->complete_after = cache->recent.front().first;
+      cache->recent.pop_front();
+    }
+    cache->head = complete_to;
     cache->valid = true;
     // Everything signalled up to `generation` is in; a watcher holding an older generation
     // is served from here too.
     cache->generation = std::max(cache->generation, generation);
     // A full read may have left more behind: read again on the next look.
-    cache->read_at = fresh.size() == static_cast<size_t>(kBatch * 10) ? absl::InfinitePast() : now;
+    cache->read_at = full ? absl::InfinitePast() : now;
   }
-  const bool covered = cursor >= cache->head ||
-                       (!cache->recent.empty() && cursor + 1 >= cache->recent.front().first);
-  if (!covered) {  // too far behind for the cache: read the store for this watcher alone
-    return store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-      PC_ASSIGN_OR_RETURN(*head, tx.Head(options_.cloud, feed, owner));
-      PC_ASSIGN_OR_RETURN(*batch, tx.ChangesAfter(options_.cloud, feed, owner, cursor, kBatch));
+  if (cursor < cache->complete_after) {
+    // Too far behind for the cache: read the store for this watcher alone. A watcher that had
+    // caught up reads one more than its buffer, to tell whether it fell too far behind.
+    const int limit = caught_up ? std::max<int64_t>(kBatch, options_.watch_buffer + 1) : kBatch;
+    PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(*head, tx.Head(options_.cloud));
+      PC_ASSIGN_OR_RETURN(*batch, tx.ChangesAfter(options_.cloud, feed, owner, cursor, limit));
       return absl::OkStatus();
-    });
+    }));
+    *pending = static_cast<int64_t>(batch->size());
+    if (batch->size() > static_cast<size_t>(kBatch)) {
+      batch->resize(kBatch);
+      *head = batch->back().first;
+    }
+    return absl::OkStatus();
   }
   *head = cache->head;
+  *pending = 0;
   batch->clear();
   for (const auto& c : cache->recent) {
-    if (c.first > cursor && batch->size() < static_cast<size_t>(kBatch)) batch->push_back(c);
+    if (c.first <= cursor) continue;
+    ++*pending;
+    if (batch->size() < static_cast<size_t>(kBatch)) batch->push_back(c);
   }
   return absl::OkStatus();
 }
@@ -279,14 +302,16 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, absl:
     const uint64_t generation = signal_.generation();
     std::vector<std::pair<int64_t, std::string>> batch;
     int64_t head = 0;
-    PC_RETURN_IF_ERROR(ReadFeed(feed, owner, cursor, generation, &head, &batch));
+    int64_t pending = 0;
+    PC_RETURN_IF_ERROR(
+        ReadFeed(feed, owner, cursor, generation, caught_up, &head, &batch, &pending));
     // A watcher that had caught up and then fell this far behind is too slow to follow live:
     // end it (it resumes from its last sequence) rather than let it hold history forever.
-    if (caught_up && head - cursor > options_.watch_buffer) {
+    if (caught_up && pending > options_.watch_buffer) {
       return pc::WithReason(
           absl::ResourceExhaustedError(absl::StrCat(
-              "the watcher fell ", head - cursor, " changes behind; resume after sequence ",
-              cursor)),
+              "the watcher fell more than ", options_.watch_buffer,
+              " changes behind; resume after sequence ", cursor)),
           "WATCHER_TOO_SLOW", {{"resume_after_sequence", absl::StrCat(cursor)}});
     }
     for (const auto& [sequence, bytes] : batch) {
@@ -296,50 +321,70 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, absl:
       cursor = sequence;
     }
     // Caught up once it has delivered everything that existed when it last looked.
-    if (cursor >= head) caught_up = true;
+    if (static_cast<int64_t>(batch.size()) == pending) {
+      caught_up = true;
+      cursor = std::max(cursor, head);
+    }
     if (batch.empty()) signal_.WaitAfter(generation, std::min(options_.poll_interval, until - now));
   }
 }
 
 template <typename Change>
-absl::Status NotificationDomain::Watch(
-    Feed feed, const std::string& owner, absl::Time until, std::optional<int64_t> resume,
-    const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
-    const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
-    const std::function<void()>& opened) {
+absl::Status NotificationDomain::Watch(Feed feed, const std::string& owner, absl::Time until,
+                                       std::optional<int64_t> resume,
+                                       const SnapshotChunk<Change>& snapshot,
+                                       const std::function<bool(const Change&)>& send,
+                                       const std::function<bool()>& cancelled,
+                                       const std::function<void()>& opened) {
   int64_t cursor = 0;
-  std::vector<Change> first;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud, feed, owner));
-    if (resume.has_value()) {
-      if (*resume < 0) return InvalidFieldError("resume_after_sequence", "must not be negative");
-      if (*resume > head) {
-        return InvalidFieldError("resume_after_sequence",
-                                 absl::StrCat("is ahead of this feed (head ", head, ")"));
-      }
-      PC_ASSIGN_OR_RETURN(std::optional<int64_t> oldest,
-                          tx.OldestRetained(options_.cloud, feed, owner));
-      if (*resume == head || (oldest.has_value() && *oldest <= *resume + 1)) {
-        cursor = *resume;
-        return absl::OkStatus();
-      }
-      // The changes right after the resume point were deleted by retention: a clean reset
-      // (the snapshot, as for a new watcher) rather than a silent gap.
-      spdlog::info("watch of {} {}: resume point {} is older than the retained changes "
-                   "(oldest {}); sending a snapshot", feed == Feed::kPartner ? "partner" : "customer",
-                   owner, *resume, oldest.has_value() ? absl::StrCat(*oldest) : "none");
-    }
-    // The rows and the head from one transaction: the snapshot reflects exactly `head`.
+  bool send_snapshot = true;
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(int64_t head, tx.Head(options_.cloud));
     cursor = head;
-    PC_RETURN_IF_ERROR(snapshot(tx, head, &first));
-    Change& end = first.emplace_back();
-    end.set_sequence(head);
-    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
+    if (!resume.has_value()) return absl::OkStatus();
+    if (*resume < 0) return InvalidFieldError("resume_after_sequence", "must not be negative");
+    if (*resume > head) {
+      return InvalidFieldError("resume_after_sequence",
+                               absl::StrCat("is ahead of this feed (head ", head, ")"));
+    }
+    PC_ASSIGN_OR_RETURN(int64_t pruned, tx.PrunedThrough(options_.cloud));
+    if (*resume == head || *resume >= pruned) {
+      cursor = *resume;
+      send_snapshot = false;
+      return absl::OkStatus();
+    }
+    // Changes after the resume point were deleted by retention: a clean reset (the snapshot,
+    // as for a new watcher) rather than a silent gap.
+    spdlog::info("watch of {} {}: resume point {} is older than the retained changes "
+                 "(pruned through {}); sending a snapshot",
+                 feed == Feed::kPartner ? "partner" : "customer", owner, *resume, pruned);
     return absl::OkStatus();
   }));
   if (opened) opened();
-  for (const Change& c : first) {
-    if (!send(c)) return absl::CancelledError("the watcher went away");
+  if (send_snapshot) {
+    // Every current row, read in chunks (each its own read transaction, so a large page
+    // neither holds a transaction open nor sits in memory). Rows that change while it is read
+    // may be sent with their newer state; the tail from `cursor` sends those changes again,
+    // so the watcher ends at the same rows either way.
+    SnapshotCursor position;
+    bool more = true;
+    while (more) {
+      if (cancelled()) return absl::CancelledError("the watcher went away");
+      std::vector<Change> chunk;
+      PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
+        PC_ASSIGN_OR_RETURN(more, snapshot(tx, &position, &chunk));
+        return absl::OkStatus();
+      }));
+      for (Change& c : chunk) {
+        c.set_sequence(cursor);
+        c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
+        if (!send(c)) return absl::CancelledError("the watcher went away");
+      }
+    }
+    Change end;
+    end.set_sequence(cursor);
+    end.set_kind(v1::CHANGE_KIND_SNAPSHOT_END);
+    if (!send(end)) return absl::CancelledError("the watcher went away");
   }
   return Tail<Change>(feed, owner, until, cursor, send, cancelled);
 }
@@ -353,25 +398,29 @@ absl::Status NotificationDomain::WatchCustomers(
       Feed::kPartner, partner, call.authority_until,
       req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
                                       : std::nullopt,
-      [&](StoreTx& tx, int64_t head, std::vector<v1::CustomerChange>* out) -> absl::Status {
-        PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows,
-                            tx.CustomerRows({.cloud = options_.cloud, .owner_id = partner,
-                                             .limit = options_.snapshot_limit}));
-        for (auto& row : rows) {
-          v1::CustomerChange& c = out->emplace_back();
-          c.set_sequence(head);
-          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-          *c.mutable_customer() = std::move(row);
+      [&](StoreTx& tx, SnapshotCursor* position,
+          std::vector<v1::CustomerChange>* out) -> absl::StatusOr<bool> {
+        if (!position->rows_done) {
+          PageQuery q{.cloud = options_.cloud, .owner_id = partner,
+                      .limit = options_.snapshot_chunk};
+          if (position->after_key.has_value()) {
+            q.after_key = position->after_key;
+            q.after_id = position->after_id;
+          }
+          PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows, tx.CustomerRows(q));
+          position->rows_done = static_cast<int>(rows.size()) < options_.snapshot_chunk;
+          if (!rows.empty()) {
+            position->after_key = KeyOf(false, rows.back().company_name(), {});
+            position->after_id = rows.back().customer_id();
+          }
+          for (auto& row : rows) *out->emplace_back().mutable_customer() = std::move(row);
+          return true;
         }
+        // Then the partner's newest invitations, as on the first page.
         PC_ASSIGN_OR_RETURN(std::vector<v1::InvitationRow> invitations,
                             tx.InvitationRows(options_.cloud, partner, kMaxPageSize));
-        for (auto& inv : invitations) {
-          v1::CustomerChange& c = out->emplace_back();
-          c.set_sequence(head);
-          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-          *c.mutable_invitation() = std::move(inv);
-        }
-        return absl::OkStatus();
+        for (auto& inv : invitations) *out->emplace_back().mutable_invitation() = std::move(inv);
+        return false;
       },
       send, cancelled, opened);
 }
@@ -386,17 +435,22 @@ absl::Status NotificationDomain::WatchPartners(const CallContext& call,
       Feed::kCustomer, customer, call.authority_until,
       req.has_resume_after_sequence() ? std::optional<int64_t>(req.resume_after_sequence())
                                       : std::nullopt,
-      [&](StoreTx& tx, int64_t head, std::vector<v1::PartnerChange>* out) -> absl::Status {
-        PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows,
-                            tx.PartnerRows({.cloud = options_.cloud, .owner_id = customer,
-                                            .limit = options_.snapshot_limit}));
-        for (auto& row : rows) {
-          v1::PartnerChange& c = out->emplace_back();
-          c.set_sequence(head);
-          c.set_kind(v1::CHANGE_KIND_SNAPSHOT);
-          *c.mutable_partner() = std::move(row);
+      [&](StoreTx& tx, SnapshotCursor* position,
+          std::vector<v1::PartnerChange>* out) -> absl::StatusOr<bool> {
+        PageQuery q{.cloud = options_.cloud, .owner_id = customer,
+                    .limit = options_.snapshot_chunk};
+        if (position->after_key.has_value()) {
+          q.after_key = position->after_key;
+          q.after_id = position->after_id;
         }
-        return absl::OkStatus();
+        PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows, tx.PartnerRows(q));
+        if (!rows.empty()) {
+          position->after_key = KeyOf(false, rows.back().partner_display_name(), {});
+          position->after_id = rows.back().partner_id();
+        }
+        const bool more = static_cast<int>(rows.size()) == options_.snapshot_chunk;
+        for (auto& row : rows) *out->emplace_back().mutable_partner() = std::move(row);
+        return more;
       },
       send, cancelled, opened);
 }

@@ -63,8 +63,9 @@ struct DomainOptions {
   int64_t watch_buffer = 1000;
   // How often an idle watcher looks for changes committed by other replicas.
   absl::Duration poll_interval = absl::Milliseconds(250);
-  // Rows sent in a snapshot, at most.
-  int snapshot_limit = 10000;
+  // A snapshot is read and sent in chunks of this many rows (each chunk one read transaction),
+  // so a watch of a partner with 100 000 customers gets all of them in bounded memory.
+  int snapshot_chunk = 500;
 };
 
 class NotificationDomain {
@@ -93,19 +94,33 @@ class NotificationDomain {
  private:
   absl::StatusOr<std::string> PartnerOf(const CallContext& call, const std::string& requested);
   absl::StatusOr<std::string> CustomerOf(const CallContext& call, const std::string& requested);
-  // The feed's head and its changes after `cursor`. Watchers of one feed share one read per
-  // signal generation: the first one to look reads the store, the others are served from the
-  // recent changes it cached (its last 256; a watcher further behind reads the store itself).
-  // Caches of feeds nobody read for 5 minutes are dropped when a new feed is watched.
+  // The feed's changes after `cursor` (at most 100) and `head`, the sequence up to which this
+  // feed has no other change; `pending` is how many changes after `cursor` are known (more
+  // than the batch if the watcher is behind; for a watcher that had `caught_up`, counted up
+  // to watch_buffer + 1). Watchers of one feed share one read per signal generation: the
+  // first one to look reads the store, the others are served from the recent changes it
+  // cached (its last 256; a watcher further behind reads the store itself). Caches of feeds
+  // nobody read for 5 minutes are dropped when a new feed is watched.
   absl::Status ReadFeed(Feed feed, const std::string& owner, int64_t cursor, uint64_t generation,
-                        int64_t* head, std::vector<std::pair<int64_t, std::string>>* batch);
-  // Snapshot (rows + SNAPSHOT_END at the head) or a checked resume point, then Tail.
+                        bool caught_up, int64_t* head,
+                        std::vector<std::pair<int64_t, std::string>>* batch, int64_t* pending);
+  // Where a chunked snapshot has got to.
+  struct SnapshotCursor {
+    bool rows_done = false;
+    std::optional<std::string> after_key;
+    std::string after_id;
+  };
+  // Appends the next chunk of snapshot rows (kind and sequence are set by Watch); true while
+  // more chunks follow.
   template <typename Change>
-  absl::Status Watch(
-      Feed feed, const std::string& owner, absl::Time until, std::optional<int64_t> resume,
-      const std::function<absl::Status(StoreTx&, int64_t, std::vector<Change>*)>& snapshot,
-      const std::function<bool(const Change&)>& send, const std::function<bool()>& cancelled,
-      const std::function<void()>& opened);
+  using SnapshotChunk =
+      std::function<absl::StatusOr<bool>(StoreTx&, SnapshotCursor*, std::vector<Change>*)>;
+  // Snapshot (rows in chunks + SNAPSHOT_END at the head) or a checked resume point, then Tail.
+  template <typename Change>
+  absl::Status Watch(Feed feed, const std::string& owner, absl::Time until,
+                     std::optional<int64_t> resume, const SnapshotChunk<Change>& snapshot,
+                     const std::function<bool(const Change&)>& send,
+                     const std::function<bool()>& cancelled, const std::function<void()>& opened);
   template <typename Change>
   absl::Status Tail(Feed feed, const std::string& owner, absl::Time until, int64_t cursor,
                     const std::function<bool(const Change&)>& send,
@@ -117,8 +132,10 @@ class NotificationDomain {
     bool valid = false;
     uint64_t generation = 0;
     absl::Time read_at;
+    // `recent` holds every change of the feed in (complete_after, head], oldest first.
     int64_t head = 0;
-    std::deque<std::pair<int64_t, std::string>> recent;  // contiguous, ending at head
+    int64_t complete_after = 0;
+    std::deque<std::pair<int64_t, std::string>> recent;
   };
 
   DomainOptions options_;

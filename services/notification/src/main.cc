@@ -34,7 +34,7 @@ ABSL_FLAG(std::string, database_url, "sqlite://.local/data/notification.db",
 ABSL_FLAG(std::string, kafka_brokers, "127.0.0.1:9092", "Kafka bootstrap servers");
 ABSL_FLAG(std::string, consumer_group, "notification",
           "Kafka consumer group (and inbox name) for invitation and relationship events");
-ABSL_FLAG(int32_t, consumer_batch, 200,
+ABSL_FLAG(int32_t, consumer_batch, 1000,
           "Events already fetched that are applied together in one transaction (1 = one each)");
 ABSL_FLAG(int64_t, watch_buffer, 1000,
           "How many changes a caught-up watcher may fall behind before its stream ends with "
@@ -216,9 +216,9 @@ int main(int argc, char** argv) {
   const pc::pipeline::RetentionFlags retention = pc::pipeline::RetentionFlagsFromFlags();
   pc::pipeline::RetentionSweeper pruner(
       {pc::pipeline::InboxRule(**db, retention.inbox),
-       {.table = "feed_changes",
+       {.table = "feed_events",
         .keep = absl::GetFlag(FLAGS_feed_retention),
-        .prune = pc::pipeline::DeleteOlderThan(**db, "feed_changes", "created_at")}},
+        .prune = [&store](absl::Time cutoff) { return store.PruneFeed(cutoff); }}},
       registry, clock, retention.interval);
   server.OnStop("retention", [&pruner] { pruner.Stop(); });
   PC_CHECK_OK((*consumer)->Start());

@@ -242,9 +242,10 @@ absl::Status Projector::ApplyInvitation(StoreTx& tx, const ev::EventEnvelope& e,
   *r.mutable_last_change() = LastChangeOf(e, Summary(e));
   PC_RETURN_IF_ERROR(tx.PutInvitationRow(cloud, r));
   PC_RETURN_IF_ERROR(
-      tx.AppendChange(cloud, Feed::kPartner, r.partner_id(),
+      tx.AppendChange(cloud, r.partner_id(), /*customer_id=*/"",
                       ChangeAt<v1::CustomerChange>(v1::CHANGE_KIND_UPSERT, e,
-                                                   [&](auto& c) { *c.mutable_invitation() = r; }))
+                                                   [&](auto& c) { *c.mutable_invitation() = r; }),
+                      nullptr)
           .status());
   *changed = true;
   return absl::OkStatus();
@@ -254,11 +255,13 @@ absl::Status Projector::ApplyRelationship(StoreTx& tx, const ev::EventEnvelope& 
   const std::string& cloud = options_.cloud;
   const std::string& partner = e.partner_id();
   const std::string& customer = e.customer_id();
-  PC_ASSIGN_OR_RETURN(std::optional<v1::CustomerRow> found, tx.GetCustomerRow(cloud, partner, customer));
-  if (found.has_value() && e.aggregate_version() <= found->version()) return absl::OkStatus();
-  PC_ASSIGN_OR_RETURN(std::optional<v1::PartnerRow> found_p, tx.GetPartnerRow(cloud, customer, partner));
-  v1::CustomerRow c = found.value_or(v1::CustomerRow());
-  v1::PartnerRow p = found_p.value_or(v1::PartnerRow());
+  PC_ASSIGN_OR_RETURN(std::optional<RelationshipRows> found,
+                      tx.GetRelationship(cloud, partner, customer));
+  if (found.has_value() && e.aggregate_version() <= found->customer.version()) {
+    return absl::OkStatus();
+  }
+  v1::CustomerRow c = found.has_value() ? std::move(found->customer) : v1::CustomerRow();
+  v1::PartnerRow p = found.has_value() ? std::move(found->partner) : v1::PartnerRow();
   c.set_partner_id(partner);
   c.set_customer_id(customer);
   p.set_partner_id(partner);
@@ -318,16 +321,12 @@ absl::Status Projector::ApplyRelationship(StoreTx& tx, const ev::EventEnvelope& 
   p.set_active_service_count(c.active_service_count());
   *p.mutable_last_change() = c.last_change();
   p.set_version(c.version());
-  PC_RETURN_IF_ERROR(tx.PutCustomerRow(cloud, c));
-  PC_RETURN_IF_ERROR(tx.PutPartnerRow(cloud, p));
+  PC_RETURN_IF_ERROR(tx.PutRelationship(cloud, c, p));
   const v1::ChangeKind kind = removed ? v1::CHANGE_KIND_REMOVE : v1::CHANGE_KIND_UPSERT;
   PC_RETURN_IF_ERROR(
-      tx.AppendChange(cloud, Feed::kPartner, partner,
+      tx.AppendChange(cloud, partner, customer,
                       ChangeAt<v1::CustomerChange>(kind, e,
-                                                   [&](auto& change) { *change.mutable_customer() = c; }))
-          .status());
-  PC_RETURN_IF_ERROR(
-      tx.AppendChange(cloud, Feed::kCustomer, customer,
+                                                   [&](auto& change) { *change.mutable_customer() = c; }),
                       ChangeAt<v1::PartnerChange>(kind, e,
                                                   [&](auto& change) { *change.mutable_partner() = p; }))
           .status());

@@ -88,17 +88,69 @@ ALTER TABLE feed_changes ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX feed_changes_by_age ON feed_changes (created_at);
 )sql",
      ""},
+    {3, "one feed row per event, numbered by one clock per cloud; page indexes",
+     R"sql(
+CREATE TABLE feed_clock (
+  cloud TEXT NOT NULL PRIMARY KEY,
+  last_sequence BIGINT NOT NULL,
+  pruned_through BIGINT NOT NULL
+);
+CREATE TABLE feed_events (
+  cloud TEXT NOT NULL,
+  sequence BIGINT NOT NULL,
+  partner_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  partner_change {{bytes}} NOT NULL,
+  customer_change {{bytes}},
+  PRIMARY KEY (cloud, sequence)
+);
+CREATE INDEX feed_events_by_partner ON feed_events (cloud, partner_id, sequence);
+CREATE INDEX feed_events_by_customer ON feed_events (cloud, customer_id, sequence);
+CREATE INDEX feed_events_by_age ON feed_events (created_at);
+INSERT INTO feed_clock (cloud, last_sequence, pruned_through)
+  SELECT cloud, MAX(last_sequence), MAX(last_sequence) FROM feed_heads GROUP BY cloud;
+DROP TABLE feed_changes;
+DROP TABLE feed_heads;
+CREATE TABLE relationship_rows (
+  cloud TEXT NOT NULL,
+  partner_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  admin_access INTEGER NOT NULL,
+  customer_sort TEXT NOT NULL,
+  domain_sort TEXT NOT NULL,
+  partner_sort TEXT NOT NULL,
+  last_change BIGINT NOT NULL,
+  customer_row {{bytes}} NOT NULL,
+  partner_row {{bytes}} NOT NULL,
+  PRIMARY KEY (cloud, partner_id, customer_id)
+){{without_rowid}};
+INSERT INTO relationship_rows (cloud, partner_id, customer_id, active, admin_access, customer_sort,
+                               domain_sort, partner_sort, last_change, customer_row, partner_row)
+  SELECT c.cloud, c.partner_id, c.customer_id, c.active, c.admin_access, c.sort_name,
+         c.sort_domain, p.sort_name, c.last_change, c.data, p.data
+  FROM customer_rows c JOIN partner_rows p
+    ON p.cloud = c.cloud AND p.customer_id = c.customer_id AND p.partner_id = c.partner_id;
+DROP TABLE customer_rows;
+DROP TABLE partner_rows;
+CREATE INDEX relationship_rows_by_name
+  ON relationship_rows (cloud, partner_id, active, customer_sort, customer_id);
+CREATE INDEX relationship_rows_by_change
+  ON relationship_rows (cloud, partner_id, active, last_change, customer_id);
+CREATE INDEX relationship_rows_by_customer
+  ON relationship_rows (cloud, customer_id, active, partner_sort, partner_id);
+)sql",
+     ""},
 };
-
-const char* FeedName(Feed f) { return f == Feed::kPartner ? "partner" : "customer"; }
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
   return TimeUtil::TimestampToMicroseconds(t);
 }
 
 // Appends the keyset condition and ORDER BY for a page.
-void Page(const PageQuery& q, const char* id_col, bool has_domain, std::string* sql,
-          std::vector<Value>* params) {
+void Page(const PageQuery& q, const char* name_col, const char* domain_col, const char* id_col,
+          std::string* sql, std::vector<Value>* params) {
   auto param = [&](Value v) {
     params->push_back(std::move(v));
     return absl::StrCat("$", params->size());
@@ -106,11 +158,13 @@ void Page(const PageQuery& q, const char* id_col, bool has_domain, std::string* 
   if (!q.name_prefix.empty()) {
     const std::string lo = param(q.name_prefix);
     const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
-    absl::StrAppend(sql, " AND ((sort_name >= ", lo, " AND sort_name < ", hi, ")");
-    if (has_domain) absl::StrAppend(sql, " OR (sort_domain >= ", lo, " AND sort_domain < ", hi, ")");
+    absl::StrAppend(sql, " AND ((", name_col, " >= ", lo, " AND ", name_col, " < ", hi, ")");
+    if (domain_col != nullptr) {
+      absl::StrAppend(sql, " OR (", domain_col, " >= ", lo, " AND ", domain_col, " < ", hi, ")");
+    }
     absl::StrAppend(sql, ")");
   }
-  const char* key = q.by_last_change ? "last_change" : "sort_name";
+  const char* key = q.by_last_change ? "last_change" : name_col;
   const char* cmp = q.by_last_change ? "<" : ">";
   const char* dir = q.by_last_change ? " DESC" : " ASC";
   if (q.after_key.has_value()) {
@@ -135,46 +189,40 @@ absl::StatusOr<bool> StoreTx::FirstDelivery(const std::string& consumer_group,
   return pc::storage::Inbox::TryInsert(tx_, consumer_group, event_id);
 }
 
-absl::StatusOr<std::optional<v1::CustomerRow>> StoreTx::GetCustomerRow(
+absl::StatusOr<std::optional<RelationshipRows>> StoreTx::GetRelationship(
     const std::string& cloud, const std::string& partner_id, const std::string& customer_id) {
-  return ParseFirstMessage<v1::CustomerRow>(tx_.Query(
-      "SELECT data FROM customer_rows WHERE cloud = $1 AND partner_id = $2 AND customer_id = $3",
-      {cloud, partner_id, customer_id}));
+  PC_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                      tx_.Query("SELECT customer_row, partner_row FROM relationship_rows WHERE "
+                                "cloud = $1 AND partner_id = $2 AND customer_id = $3",
+                                {cloud, partner_id, customer_id}));
+  if (rows.empty()) return std::nullopt;
+  RelationshipRows out;
+  PC_ASSIGN_OR_RETURN(std::string customer, rows[0].GetBytes(0));
+  PC_ASSIGN_OR_RETURN(std::string partner, rows[0].GetBytes(1));
+  if (!out.customer.ParseFromString(customer) || !out.partner.ParseFromString(partner)) {
+    return absl::DataLossError("corrupt relationship row");
+  }
+  return out;
 }
 
-absl::Status StoreTx::PutCustomerRow(const std::string& cloud, const v1::CustomerRow& r) {
+absl::Status StoreTx::PutRelationship(const std::string& cloud, const v1::CustomerRow& c,
+                                      const v1::PartnerRow& p) {
   return tx_
       .Execute(
-          "INSERT INTO customer_rows (cloud, partner_id, customer_id, admin_access, sort_name, "
-          "sort_domain, last_change, data, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+          "INSERT INTO relationship_rows (cloud, partner_id, customer_id, active, admin_access, "
+          "customer_sort, domain_sort, partner_sort, last_change, customer_row, partner_row) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
           "ON CONFLICT (cloud, partner_id, customer_id) DO UPDATE SET active = excluded.active, "
-          "admin_access = excluded.admin_access, sort_name = excluded.sort_name, "
-          "sort_domain = excluded.sort_domain, last_change = excluded.last_change, "
-          "data = excluded.data",
-          {cloud, r.partner_id(), r.customer_id(), static_cast<int>(r.admin_access()),
-           absl::AsciiStrToLower(r.company_name()), absl::AsciiStrToLower(r.primary_domain()),
-           Micros(r.last_change().occurred_at()), Bytes{r.SerializeAsString()},
-           r.relationship_state() == common::RELATIONSHIP_STATE_REMOVED ? 0 : 1})
-      .status();
-}
-
-absl::StatusOr<std::optional<v1::PartnerRow>> StoreTx::GetPartnerRow(
-    const std::string& cloud, const std::string& customer_id, const std::string& partner_id) {
-  return ParseFirstMessage<v1::PartnerRow>(tx_.Query(
-      "SELECT data FROM partner_rows WHERE cloud = $1 AND customer_id = $2 AND partner_id = $3",
-      {cloud, customer_id, partner_id}));
-}
-
-absl::Status StoreTx::PutPartnerRow(const std::string& cloud, const v1::PartnerRow& r) {
-  return tx_
-      .Execute("INSERT INTO partner_rows (cloud, customer_id, partner_id, sort_name, last_change, "
-               "data, active) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (cloud, customer_id, "
-               "partner_id) DO UPDATE SET sort_name = excluded.sort_name, "
-               "last_change = excluded.last_change, data = excluded.data, active = excluded.active",
-               {cloud, r.customer_id(), r.partner_id(),
-                absl::AsciiStrToLower(r.partner_display_name()),
-                Micros(r.last_change().occurred_at()), Bytes{r.SerializeAsString()},
-                r.relationship_state() == common::RELATIONSHIP_STATE_REMOVED ? 0 : 1})
+          "admin_access = excluded.admin_access, customer_sort = excluded.customer_sort, "
+          "domain_sort = excluded.domain_sort, partner_sort = excluded.partner_sort, "
+          "last_change = excluded.last_change, customer_row = excluded.customer_row, "
+          "partner_row = excluded.partner_row",
+          {cloud, c.partner_id(), c.customer_id(),
+           c.relationship_state() == common::RELATIONSHIP_STATE_REMOVED ? 0 : 1,
+           static_cast<int>(c.admin_access()), absl::AsciiStrToLower(c.company_name()),
+           absl::AsciiStrToLower(c.primary_domain()),
+           absl::AsciiStrToLower(p.partner_display_name()), Micros(c.last_change().occurred_at()),
+           Bytes{c.SerializeAsString()}, Bytes{p.SerializeAsString()}})
       .status();
 }
 
@@ -224,7 +272,8 @@ absl::StatusOr<std::pair<int32_t, int32_t>> StoreTx::ServiceTotals(const std::st
 absl::StatusOr<std::vector<v1::CustomerRow>> StoreTx::CustomerRows(const PageQuery& q) {
   std::vector<Value> params = {q.cloud, q.owner_id};
   std::string sql =
-      "SELECT data FROM customer_rows WHERE cloud = $1 AND partner_id = $2 AND active = 1";
+      "SELECT customer_row AS data FROM relationship_rows WHERE cloud = $1 AND partner_id = $2 AND "
+      "active = 1";
   if (!q.admin_access.empty()) {
     std::string in;
     for (int a : q.admin_access) {
@@ -233,15 +282,16 @@ absl::StatusOr<std::vector<v1::CustomerRow>> StoreTx::CustomerRows(const PageQue
     }
     absl::StrAppend(&sql, " AND admin_access IN (", in, ")");
   }
-  Page(q, "customer_id", /*has_domain=*/true, &sql, &params);
+  Page(q, "customer_sort", "domain_sort", "customer_id", &sql, &params);
   return ParseMessages<v1::CustomerRow>(tx_.Query(sql, params));
 }
 
 absl::StatusOr<std::vector<v1::PartnerRow>> StoreTx::PartnerRows(const PageQuery& q) {
   std::vector<Value> params = {q.cloud, q.owner_id};
   std::string sql =
-      "SELECT data FROM partner_rows WHERE cloud = $1 AND customer_id = $2 AND active = 1";
-  Page(q, "partner_id", /*has_domain=*/false, &sql, &params);
+      "SELECT partner_row AS data FROM relationship_rows WHERE cloud = $1 AND customer_id = $2 AND "
+      "active = 1";
+  Page(q, "partner_sort", nullptr, "partner_id", &sql, &params);
   return ParseMessages<v1::PartnerRow>(tx_.Query(sql, params));
 }
 
@@ -253,62 +303,109 @@ absl::StatusOr<std::vector<v1::InvitationRow>> StoreTx::InvitationRows(
                 {cloud, partner_id, limit}));
 }
 
-absl::StatusOr<int64_t> StoreTx::AppendChange(
-    const std::string& cloud, Feed feed, const std::string& owner_id,
-    const std::function<std::string(int64_t)>& serialize) {
-  // The head row is locked by the upsert until commit, so sequences commit in order per feed
-  // (a reader never sees N+1 before N), also with several replicas on PostgreSQL.
-  PC_ASSIGN_OR_RETURN(
-      Row row, tx_.QueryOne("INSERT INTO feed_heads (cloud, feed, owner_id, last_sequence) "
-                            "VALUES ($1, $2, $3, 1) ON CONFLICT (cloud, feed, owner_id) DO UPDATE "
-                            "SET last_sequence = feed_heads.last_sequence + 1 "
-                            "RETURNING last_sequence",
-                            {cloud, FeedName(feed), owner_id}));
-  PC_ASSIGN_OR_RETURN(int64_t sequence, row.GetInt64(0));
+absl::StatusOr<int64_t> StoreTx::NextSequence(const std::string& cloud) {
+  if (!clock_.has_value()) {
+    // Locks the cloud's clock row until commit (PostgreSQL: other replicas' writers wait
+    // here), so sequences become visible in commit order: once any sequence is visible,
+    // every smaller one is too. Written back once, by FlushSequences.
+    PC_ASSIGN_OR_RETURN(
+        Row row, tx_.QueryOne("INSERT INTO feed_clock (cloud, last_sequence, pruned_through) "
+                              "VALUES ($1, 0, 0) ON CONFLICT (cloud) DO UPDATE "
+                              "SET last_sequence = feed_clock.last_sequence "
+                              "RETURNING last_sequence",
+                              {cloud}));
+    PC_ASSIGN_OR_RETURN(int64_t last, row.GetInt64(0));
+    clock_ = Clock{.cloud = cloud, .last = last, .stored = last};
+  }
+  if (clock_->cloud != cloud) return absl::InternalError("one transaction, one cloud's feeds");
+  return ++clock_->last;
+}
+
+absl::Status StoreTx::FlushSequences() {
+  if (!clock_.has_value() || clock_->last == clock_->stored) return absl::OkStatus();
+  PC_RETURN_IF_ERROR(tx_.Execute("UPDATE feed_clock SET last_sequence = $1 WHERE cloud = $2",
+                                 {clock_->last, clock_->cloud})
+                         .status());
+  clock_->stored = clock_->last;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> StoreTx::AppendChange(const std::string& cloud,
+                                              const std::string& partner_id,
+                                              const std::string& customer_id,
+                                              const std::function<std::string(int64_t)>& partner_change,
+                                              const std::function<std::string(int64_t)>& customer_change) {
+  PC_ASSIGN_OR_RETURN(int64_t sequence, NextSequence(cloud));
+  std::vector<Value> params = {cloud, sequence, partner_id, customer_id,
+                               absl::ToUnixMicros(absl::Now()), Bytes{partner_change(sequence)}};
+  params.push_back(customer_change ? Value(Bytes{customer_change(sequence)}) : Value(nullptr));
   PC_RETURN_IF_ERROR(
-      tx_.Execute("INSERT INTO feed_changes (cloud, feed, owner_id, sequence, data, created_at) "
-                  "VALUES ($1, $2, $3, $4, $5, $6)",
-                  {cloud, FeedName(feed), owner_id, sequence, Bytes{serialize(sequence)},
-                   absl::ToUnixMicros(absl::Now())})
+      tx_.Execute("INSERT INTO feed_events (cloud, sequence, partner_id, customer_id, created_at, "
+                  "partner_change, customer_change) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                  params)
           .status());
   return sequence;
 }
 
-absl::StatusOr<int64_t> StoreTx::Head(const std::string& cloud, Feed feed,
-                                      const std::string& owner_id) {
+absl::StatusOr<int64_t> StoreTx::Head(const std::string& cloud) {
+  if (clock_.has_value() && clock_->cloud == cloud) return clock_->last;
   PC_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                      tx_.Query("SELECT last_sequence FROM feed_heads WHERE cloud = $1 AND "
-                                "feed = $2 AND owner_id = $3",
-                                {cloud, FeedName(feed), owner_id}));
+                      tx_.Query("SELECT last_sequence FROM feed_clock WHERE cloud = $1", {cloud}));
   if (rows.empty()) return 0;
   return rows[0].GetInt64(0);
 }
 
-absl::StatusOr<std::optional<int64_t>> StoreTx::OldestRetained(const std::string& cloud, Feed feed,
-                                                               const std::string& owner_id) {
-  PC_ASSIGN_OR_RETURN(Row row, tx_.QueryOne("SELECT MIN(sequence) FROM feed_changes WHERE "
-                                            "cloud = $1 AND feed = $2 AND owner_id = $3",
-                                            {cloud, FeedName(feed), owner_id}));
-  PC_ASSIGN_OR_RETURN(bool none, row.IsNull(0));
-  if (none) return std::nullopt;
-  PC_ASSIGN_OR_RETURN(int64_t oldest, row.GetInt64(0));
-  return oldest;
+absl::StatusOr<int64_t> StoreTx::PrunedThrough(const std::string& cloud) {
+  PC_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                      tx_.Query("SELECT pruned_through FROM feed_clock WHERE cloud = $1", {cloud}));
+  if (rows.empty()) return 0;
+  return rows[0].GetInt64(0);
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> StoreTx::ChangesAfter(
     const std::string& cloud, Feed feed, const std::string& owner_id, int64_t after, int limit) {
-  PC_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                      tx_.Query("SELECT sequence, data FROM feed_changes WHERE cloud = $1 AND "
-                                "feed = $2 AND owner_id = $3 AND sequence > $4 "
-                                "ORDER BY sequence LIMIT $5",
-                                {cloud, FeedName(feed), owner_id, after, limit}));
+  PC_ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      tx_.Query(feed == Feed::kPartner
+                    ? "SELECT sequence, partner_change FROM feed_events WHERE cloud = $1 AND "
+                      "partner_id = $2 AND sequence > $3 ORDER BY sequence LIMIT $4"
+                    : "SELECT sequence, customer_change FROM feed_events WHERE cloud = $1 AND "
+                      "customer_id = $2 AND sequence > $3 AND customer_change IS NOT NULL "
+                      "ORDER BY sequence LIMIT $4",
+                {cloud, owner_id, after, limit}));
   std::vector<std::pair<int64_t, std::string>> out;
+  out.reserve(rows.size());
   for (const Row& row : rows) {
     PC_ASSIGN_OR_RETURN(int64_t seq, row.GetInt64(0));
     PC_ASSIGN_OR_RETURN(std::string data, row.GetBytes(1));
     out.emplace_back(seq, std::move(data));
   }
   return out;
+}
+
+absl::StatusOr<int64_t> NotificationStore::PruneFeed(absl::Time cutoff) {
+  int64_t deleted = 0;
+  PC_RETURN_IF_ERROR(db_.InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
+    const int64_t micros = absl::ToUnixMicros(cutoff);
+    // Resume points at or before the newest deleted change now have a gap: record it first,
+    // under the clock's row lock, so a resume check never passes over a deleted change.
+    PC_ASSIGN_OR_RETURN(std::vector<Row> newest,
+                        tx.Query("SELECT cloud, MAX(sequence) FROM feed_events WHERE "
+                                 "created_at < $1 GROUP BY cloud",
+                                 {micros}));
+    for (const Row& row : newest) {
+      PC_ASSIGN_OR_RETURN(std::string cloud, row.GetText(0));
+      PC_ASSIGN_OR_RETURN(int64_t through, row.GetInt64(1));
+      PC_RETURN_IF_ERROR(tx.Execute("UPDATE feed_clock SET pruned_through = $1 "
+                                    "WHERE cloud = $2 AND pruned_through < $1",
+                                    {through, cloud})
+                             .status());
+    }
+    PC_ASSIGN_OR_RETURN(deleted,
+                        tx.Execute("DELETE FROM feed_events WHERE created_at < $1", {micros}));
+    return absl::OkStatus();
+  }));
+  return deleted;
 }
 
 absl::Status NotificationStore::Migrate(pc::storage::Database& db) {
@@ -319,18 +416,27 @@ absl::Status NotificationStore::Migrate(pc::storage::Database& db) {
 absl::Status NotificationStore::InTransaction(const std::function<absl::Status(StoreTx&)>& fn) {
   return db_.InTransaction([&](pc::storage::Transaction& tx) {
     StoreTx store_tx(tx);
-    return fn(store_tx);
+    PC_RETURN_IF_ERROR(fn(store_tx));
+    return store_tx.FlushSequences();
   });
+}
+
+absl::Status NotificationStore::InReadTransaction(const std::function<absl::Status(StoreTx&)>& fn) {
+  // TODO(perf-storage): db_.InReadTransaction once pc::storage has it.
+  return InTransaction(fn);
 }
 
 absl::StatusOr<std::vector<std::string>> NotificationStore::DumpReadModels() {
   std::vector<std::string> out;
   PC_RETURN_IF_ERROR(db_.InTransaction([&](pc::storage::Transaction& tx) -> absl::Status {
-    for (const char* table : {"customer_rows", "partner_rows", "invitation_rows"}) {
-      PC_ASSIGN_OR_RETURN(std::vector<Row> rows, tx.Query(absl::StrCat("SELECT data FROM ", table)));
+    for (const auto& [label, sql] : std::vector<std::pair<const char*, const char*>>{
+             {"customer_rows", "SELECT customer_row FROM relationship_rows"},
+             {"partner_rows", "SELECT partner_row FROM relationship_rows"},
+             {"invitation_rows", "SELECT data FROM invitation_rows"}}) {
+      PC_ASSIGN_OR_RETURN(std::vector<Row> rows, tx.Query(sql));
       for (const Row& row : rows) {
         PC_ASSIGN_OR_RETURN(std::string data, row.GetBytes(0));
-        out.push_back(absl::StrCat(table, ":", data));
+        out.push_back(absl::StrCat(label, ":", data));
       }
     }
     return absl::OkStatus();

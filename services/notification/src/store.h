@@ -1,8 +1,9 @@
 // The notification service's read models on pc::storage (SQLite or PostgreSQL, one schema):
-// the partner's Customers page (customer_rows + invitation_rows), the customer's Partners
-// page (partner_rows), the services behind the license totals, and the change feeds — one
-// per partner and one per customer — whose entries are the exact CustomerChange /
-// PartnerChange messages watchers receive, numbered by a strictly increasing sequence.
+// relationship_rows (one row per relationship holding both its Customers-page row and its
+// Partners-page row, indexed for both pages' orders), invitation_rows, the services behind
+// the license totals, and the change feeds: feed_events, one row per event that changed a
+// page, with the exact CustomerChange (the partner's feed) and PartnerChange (the customer's
+// feed) watchers receive, numbered by the cloud's one clock (feed_clock).
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "partnercenter/notification/v1/notification_service.pb.h"
 #include "pc/storage/database.h"
 
@@ -33,18 +35,22 @@ struct PageQuery {
   std::string after_id;
 };
 
+// A relationship as the partner's Customers page and the customer's Partners page show it.
+struct RelationshipRows {
+  v1::CustomerRow customer;
+  v1::PartnerRow partner;
+};
+
 class StoreTx {
  public:
   explicit StoreTx(pc::storage::Transaction& tx) : tx_(tx) {}
 
-  absl::StatusOr<std::optional<v1::CustomerRow>> GetCustomerRow(const std::string& cloud,
-                                                                const std::string& partner_id,
-                                                                const std::string& customer_id);
-  absl::Status PutCustomerRow(const std::string& cloud, const v1::CustomerRow& row);
-  absl::StatusOr<std::optional<v1::PartnerRow>> GetPartnerRow(const std::string& cloud,
-                                                              const std::string& customer_id,
-                                                              const std::string& partner_id);
-  absl::Status PutPartnerRow(const std::string& cloud, const v1::PartnerRow& row);
+  // One relationship's row on both pages, stored together (one read and one upsert per event).
+  absl::StatusOr<std::optional<RelationshipRows>> GetRelationship(const std::string& cloud,
+                                                                  const std::string& partner_id,
+                                                                  const std::string& customer_id);
+  absl::Status PutRelationship(const std::string& cloud, const v1::CustomerRow& customer_row,
+                               const v1::PartnerRow& partner_row);
   absl::StatusOr<std::optional<v1::InvitationRow>> GetInvitationRow(const std::string& cloud,
                                                                     const std::string& id);
   absl::Status PutInvitationRow(const std::string& cloud, const v1::InvitationRow& row);
@@ -63,26 +69,40 @@ class StoreTx {
                                                                 const std::string& partner_id,
                                                                 int limit);
 
-  // Appends `change` (a serialized CustomerChange / PartnerChange without its sequence) to
-  // the feed and returns the sequence it got (the previous head + 1).
-  absl::StatusOr<int64_t> AppendChange(const std::string& cloud, Feed feed,
-                                       const std::string& owner_id,
-                                       const std::function<std::string(int64_t)>& serialize);
-  // The feed's newest sequence (0 if empty).
-  absl::StatusOr<int64_t> Head(const std::string& cloud, Feed feed, const std::string& owner_id);
-  // The feed's oldest retained sequence (nullopt if none is): retention deletes old changes
-  // (created_at, NotificationStore::kFeedChangesTable), so a resume point before it has a gap.
-  absl::StatusOr<std::optional<int64_t>> OldestRetained(const std::string& cloud, Feed feed,
-                                                        const std::string& owner_id);
-  // Serialized changes with sequence > `after`, oldest first, at most `limit`.
+  // The change feeds. Every event that changed a page is one feed row, numbered by the cloud's
+  // one clock (strictly increasing per feed, not contiguous): the partner's change
+  // (a serialized CustomerChange) and, for relationship events, the customer's
+  // (a PartnerChange; nullptr for invitation events, which only the partner sees). Returns
+  // the sequence it got. The clock row is taken once per transaction and written back by
+  // NotificationStore::InTransaction before commit.
+  absl::StatusOr<int64_t> AppendChange(const std::string& cloud, const std::string& partner_id,
+                                       const std::string& customer_id,
+                                       const std::function<std::string(int64_t)>& partner_change,
+                                       const std::function<std::string(int64_t)>& customer_change);
+  // The newest sequence of the cloud's feeds (0 if none): every change up to it is visible.
+  absl::StatusOr<int64_t> Head(const std::string& cloud);
+  // Retention deleted every change at or before this sequence that it deleted at all: a
+  // resume point below it may have a gap (0 if nothing was ever pruned).
+  absl::StatusOr<int64_t> PrunedThrough(const std::string& cloud);
+  // One feed's serialized changes with sequence > `after`, oldest first, at most `limit`.
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ChangesAfter(
       const std::string& cloud, Feed feed, const std::string& owner_id, int64_t after, int limit);
+  // Writes the clock back if this transaction took sequences (InTransaction calls it).
+  absl::Status FlushSequences();
 
   // Records (consumer group, event id) in this transaction's inbox: true the first time.
   absl::StatusOr<bool> FirstDelivery(const std::string& consumer_group, const std::string& event_id);
 
  private:
+  absl::StatusOr<int64_t> NextSequence(const std::string& cloud);
+
+  struct Clock {
+    std::string cloud;
+    int64_t last = 0;    // the last sequence handed out
+    int64_t stored = 0;  // what feed_clock holds in this transaction
+  };
   pc::storage::Transaction& tx_;
+  std::optional<Clock> clock_;
 };
 
 class NotificationStore {
@@ -90,6 +110,11 @@ class NotificationStore {
   explicit NotificationStore(pc::storage::Database& db) : db_(db) {}
   static absl::Status Migrate(pc::storage::Database& db);
   absl::Status InTransaction(const std::function<absl::Status(StoreTx&)>& fn);
+  // For reads only (pages, watches): never waits for the projector's writes where the store
+  // allows it (pc::storage::Database::InReadTransaction).
+  absl::Status InReadTransaction(const std::function<absl::Status(StoreTx&)>& fn);
+  // Deletes feed changes appended before `cutoff` (retention) and records how far it deleted.
+  absl::StatusOr<int64_t> PruneFeed(absl::Time cutoff);
   // Every read-model row (not the feeds), serialized and sorted: to compare two stores.
   absl::StatusOr<std::vector<std::string>> DumpReadModels();
 

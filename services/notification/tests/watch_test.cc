@@ -3,6 +3,7 @@
 // against the domain on SQLite, and once through real gRPC.
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "domain.h"
@@ -208,10 +209,11 @@ TEST_F(WatchTest, AResumePointOlderThanTheRetainedChangesGetsASnapshot) {
       return tx.Execute(sql, params).status();
     }));
   };
-  exec("UPDATE feed_changes SET created_at = 1", {});  // the first five are old
-  ApplyChanges(2);                                      // 6 and 7, appended now
-  exec("DELETE FROM feed_changes WHERE created_at < $1",  // what the retention rule runs
-       {absl::ToUnixMicros(absl::Now() - absl::Hours(1))});
+  exec("UPDATE feed_events SET created_at = 1", {});  // the first five are old
+  ApplyChanges(2);                                     // 6 and 7, appended now
+  // What the retention rule runs.
+  ASSERT_OK_AND_ASSIGN(int64_t pruned, store_->PruneFeed(absl::Now() - absl::Hours(1)));
+  EXPECT_EQ(pruned, 5);
 
   Watcher gap(*domain_, signal_, PartnerCall("p1"), /*resume=*/2);
   ASSERT_TRUE(gap.WaitForKind(v1::CHANGE_KIND_SNAPSHOT_END));
@@ -227,6 +229,39 @@ TEST_F(WatchTest, AResumePointOlderThanTheRetainedChangesGetsASnapshot) {
   for (const v1::CustomerChange& c : adjacent.changes()) {
     EXPECT_NE(c.kind(), v1::CHANGE_KIND_SNAPSHOT_END) << "resumed without a gap: no reset";
   }
+}
+
+// A snapshot larger than one chunk arrives whole (it once stopped at a hard-coded 10 000 rows),
+// and a change made while it is read still reaches the watcher.
+TEST_F(WatchTest, ASnapshotLargerThanAChunkArrivesWhole) {
+  Make(DomainOptions{.snapshot_chunk = 3});
+  ApplyChanges(10);
+  Watcher w(*domain_, signal_, PartnerCall("p1"), std::nullopt);
+  ASSERT_TRUE(w.WaitForKind(v1::CHANGE_KIND_SNAPSHOT_END));
+  std::set<std::string> customers;
+  for (const v1::CustomerChange& c : w.changes()) {
+    if (c.kind() == v1::CHANGE_KIND_SNAPSHOT) customers.insert(c.customer().customer_id());
+  }
+  EXPECT_EQ(customers.size(), 10u);
+  EXPECT_EQ(w.changes().size(), 11u) << "each row once, then the end marker";
+  EXPECT_EQ(w.changes().back().sequence(), 10);
+  ApplyChanges(1);
+  ASSERT_TRUE(w.WaitForSequence(11));
+}
+
+// The feeds of a cloud share one clock: another partner's changes take sequence numbers too,
+// so one partner's sequence increases strictly but with gaps, and a resume point from it
+// still delivers exactly that partner's later changes.
+TEST_F(WatchTest, SequencesIncreaseStrictlyAcrossPartnersAndResumeStaysExact) {
+  ApplyChanges(1);                                                           // p1: 1
+  ASSERT_OK(projector_->Apply(events_.Established("p2", "c-other", 1)));     // p2: 2
+  ApplyChanges(1);                                                           // p1: 3
+  Watcher w(*domain_, signal_, PartnerCall("p1"), /*resume=*/0);
+  ASSERT_TRUE(w.WaitForSequence(3));
+  EXPECT_EQ(w.LiveSequences(), (std::vector<int64_t>{1, 3}));
+  Watcher later(*domain_, signal_, PartnerCall("p1"), /*resume=*/2);
+  ASSERT_TRUE(later.WaitForSequence(3));
+  EXPECT_EQ(later.LiveSequences(), (std::vector<int64_t>{3}));
 }
 
 TEST_F(WatchTest, FiftyConcurrentWatchersReceiveTheSameSequence) {

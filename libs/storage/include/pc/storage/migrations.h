@@ -30,6 +30,10 @@ namespace pc::storage {
 // Written in a migration's SQL, becomes the dialect's binary type: BLOB (SQLite) or BYTEA
 // (PostgreSQL), so one statement serves both stores: "data {{bytes}} NOT NULL".
 inline constexpr char kBytesType[] = "{{bytes}}";
+// Written after a CREATE TABLE's closing parenthesis: SQLite's WITHOUT ROWID (the table is
+// stored in its primary key's B-tree, one write instead of two for a composite text key);
+// nothing on PostgreSQL. "CREATE TABLE t (…, PRIMARY KEY (a, b)){{without_rowid}};"
+inline constexpr char kWithoutRowid[] = "{{without_rowid}}";
 
 struct Migration {
   int64_t version = 0;  // > 0, strictly increasing within a component
