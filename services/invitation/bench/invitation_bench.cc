@@ -242,6 +242,10 @@ absl::Status WriteJson(const std::vector<StoreResult>& results) {
         {"ratio_max", r.ratio_max},
         {"goal", ">=0.7"},
         {"met", r.ratio >= kTarget},
+        {"samples", r.pairs},
+        {"note", absl::StrCat("value/baseline over all pairs; client CPU ",
+                              static_cast<int>(r.domain_cpu_us), " / ",
+                              static_cast<int>(r.bare_cpu_us), " us per op")},
     };
     out << line.dump() << "\n";
   }
