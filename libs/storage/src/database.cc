@@ -59,6 +59,12 @@ absl::StatusOr<std::string> Value::AsBytes() const {
   return KindError(kind(), "bytes");
 }
 
+std::string_view Value::view() const {
+  if (const auto* v = std::get_if<std::string>(&value_)) return *v;
+  if (const auto* v = std::get_if<Bytes>(&value_)) return v->data;
+  return {};
+}
+
 std::string Row::Describe(const Column& column) const {
   if (column.index_ >= 0) return absl::StrCat("column ", column.index_);
   return absl::StrCat("column '", std::string(column.name_), "'");
@@ -159,7 +165,11 @@ thread_local std::vector<const Database*> t_open_transactions;
 
 }  // namespace
 
-absl::Status Database::InTransaction(const TransactionFn& fn) {
+absl::Status Database::InTransaction(const TransactionFn& fn) { return Guarded(fn, false); }
+
+absl::Status Database::InReadTransaction(const TransactionFn& fn) { return Guarded(fn, true); }
+
+absl::Status Database::Guarded(const TransactionFn& fn, bool read_only) {
   auto& open = t_open_transactions;
   if (std::find(open.begin(), open.end(), this) != open.end()) {
     return absl::FailedPreconditionError(
@@ -169,12 +179,12 @@ absl::Status Database::InTransaction(const TransactionFn& fn) {
   struct Pop {
     ~Pop() { t_open_transactions.pop_back(); }
   } pop;
-  return RunTransaction(fn);
+  return read_only ? RunReadTransaction(fn) : RunTransaction(fn);
 }
 
 absl::Status NotifyOnCommit(Transaction& tx, std::string_view channel) {
   if (tx.dialect() != Dialect::kPostgres) return absl::OkStatus();
-  return tx.Query("SELECT pg_notify($1, '')", {std::string(channel)}).status();
+  return tx.ExecuteDeferred("SELECT pg_notify($1, '')", {std::string(channel)});
 }
 
 absl::StatusOr<std::unique_ptr<Database>> Open(std::string_view url_view,
@@ -202,7 +212,7 @@ namespace internal {
 absl::Status CheckParams(const std::vector<Value>& params) {
   for (size_t i = 0; i < params.size(); ++i) {
     if (params[i].kind() != ValueKind::kText) continue;
-    if (params[i].AsText()->find('\0') != std::string::npos) {
+    if (params[i].view().find('\0') != std::string_view::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
           "parameter $", i + 1, ": text must not contain NUL bytes (bind it as Bytes)"));
     }

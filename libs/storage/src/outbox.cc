@@ -82,14 +82,13 @@ absl::Status Outbox::Append(Transaction& tx, const OutboxRecord& record) {
   if (record.event_type.empty()) return pc::InvalidFieldError("event_type", "is empty");
   PC_ASSIGN_OR_RETURN(std::string headers, HeadersToJson(record.headers));
   PC_RETURN_IF_ERROR(NotifyOnCommit(tx, kOutboxChannel));
-  return tx
-      .Execute(
-          "INSERT INTO outbox (topic, key, event_id, event_type, payload, headers, aggregate_key, "
-          "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-          {record.topic, record.key, record.event_id, record.event_type, Bytes{record.payload},
-           headers, record.aggregate_key.empty() ? record.key : record.aggregate_key,
-           absl::ToUnixMicros(absl::Now())})
-      .status();
+  // Deferred (PostgreSQL: sent with the next statement or the COMMIT, one round trip).
+  return tx.ExecuteDeferred(
+      "INSERT INTO outbox (topic, key, event_id, event_type, payload, headers, aggregate_key, "
+      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      {record.topic, record.key, record.event_id, record.event_type, Bytes{record.payload},
+       headers, record.aggregate_key.empty() ? record.key : record.aggregate_key,
+       absl::ToUnixMicros(absl::Now())});
 }
 
 absl::StatusOr<int64_t> Outbox::Backlog(Database& db) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -117,55 +118,232 @@ absl::Status Command(PGconn* conn, const char* sql, std::string_view what) {
 }
 
 // Parameters in libpq's form: text for numbers and strings (strings typed `unknown`, so the
-// server infers the column type), binary for bytes.
+// server infers the column type), binary for bytes. Text and bytes point into `params`, which
+// must outlive this object.
 class Params {
  public:
   explicit Params(const std::vector<Value>& params) {
     size_t n = params.size();
-    text_.resize(n);
+    numbers_.resize(n);
     values_.resize(n, nullptr);
     lengths_.resize(n, 0);
     formats_.resize(n, 0);
     types_.resize(n, 0);
     for (size_t i = 0; i < n; ++i) {
       const Value& value = params[i];
+      std::string_view data;
       switch (value.kind()) {
         case ValueKind::kNull: continue;
         case ValueKind::kInt64:
-          text_[i] = absl::StrCat(*value.AsInt64());
+          numbers_[i] = absl::StrCat(*value.AsInt64());
+          data = numbers_[i];
           types_[i] = kInt8Oid;
           break;
         case ValueKind::kDouble: {
           char buffer[64];
           auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), *value.AsDouble());
-          text_[i] = std::string(buffer, end);
+          numbers_[i] = std::string(buffer, end);
+          data = numbers_[i];
           types_[i] = kFloat8Oid;
           break;
         }
-        case ValueKind::kText: text_[i] = *value.AsText(); break;
+        case ValueKind::kText: data = value.view(); break;
         case ValueKind::kBytes:
-          text_[i] = *value.AsBytes();
+          data = value.view();
           types_[i] = kByteaOid;
           formats_[i] = 1;
           break;
       }
-      values_[i] = text_[i].data();
-      lengths_[i] = static_cast<int>(text_[i].size());
+      values_[i] = data.empty() ? "" : data.data();  // NULL only for SQL NULL
+      lengths_[i] = static_cast<int>(data.size());
     }
   }
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+
   int size() const { return static_cast<int>(values_.size()); }
   const Oid* types() const { return types_.data(); }
   const char* const* values() const { return values_.data(); }
   const int* lengths() const { return lengths_.data(); }
   const int* formats() const { return formats_.data(); }
+  // What a prepared statement is keyed by besides its SQL: the parameter types.
+  std::string_view type_key() const {
+    return {reinterpret_cast<const char*>(types_.data()), types_.size() * sizeof(Oid)};
+  }
 
  private:
-  std::vector<std::string> text_;
+  std::vector<std::string> numbers_;  // sized once: the strings never move
   std::vector<const char*> values_;
   std::vector<int> lengths_;
   std::vector<int> formats_;
   std::vector<Oid> types_;
 };
+
+// A pooled connection and the statements prepared on it (by SQL text and parameter types).
+// A full cache is emptied (DEALLOCATE ALL) before the next transaction starts.
+class PgConnection {
+ public:
+  PgConnection(PGconn* conn, int capacity) : conn_(conn), capacity_(capacity) {}
+  ~PgConnection() { PQfinish(conn_); }
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  PGconn* get() const { return conn_; }
+  bool caching() const { return capacity_ > 0; }
+  bool full() const { return capacity_ > 0 && prepared_.size() >= static_cast<size_t>(capacity_); }
+  void Forget() { prepared_.clear(); }
+  void Reset() {
+    PQreset(conn_);
+    prepared_.clear();
+  }
+  // The name `key` is prepared under, or nullptr.
+  const std::string* Find(const std::string& key) const {
+    auto it = prepared_.find(key);
+    return it == prepared_.end() ? nullptr : &it->second;
+  }
+  std::string NewName() { return absl::StrCat("pc_", ++counter_); }
+  void Remember(std::string key, std::string name) {
+    prepared_.emplace(std::move(key), std::move(name));
+  }
+
+ private:
+  PGconn* const conn_;
+  const int capacity_;
+  uint64_t counter_ = 0;
+  absl::flat_hash_map<std::string, std::string> prepared_;
+};
+
+// One command of a pipeline: BEGIN/COMMIT/DEALLOCATE (no parameters) or a statement.
+struct Op {
+  enum Kind { kControl, kStatement };
+  Kind kind = kStatement;
+  std::string sql;
+  std::vector<Value> values;          // deferred statements own their parameters
+  const std::vector<Value>* params = nullptr;  // where the parameters are (values or the caller's)
+  bool is_commit = false;
+};
+
+struct PipelineOutcome {
+  std::vector<Result> results;  // one per op, in order (null for ops that did not run)
+  absl::Status status;          // the first failure, mapped as for any statement
+  size_t failed = 0;            // the op that failed (if !status.ok())
+  bool sent = false;            // something may have reached the server
+};
+
+// Sends `ops` in one pipeline (one round trip), preparing statements not yet prepared on the
+// connection in the same pipeline, and reads one result per op. After an error the server
+// skips the rest (PGRES_PIPELINE_ABORTED).
+PipelineOutcome RunPipeline(PgConnection& c, const std::vector<Op>& ops) {
+  PGconn* conn = c.get();
+  PipelineOutcome out;
+  out.results.resize(ops.size());
+  auto lost = [&](std::string_view what) {
+    out.status = absl::UnavailableError(absl::StrCat("postgres ", std::string(what),
+                                                     ": connection lost: ",
+                                                     Trimmed(PQerrorMessage(conn))));
+  };
+  if (PQenterPipelineMode(conn) != 1) {
+    lost("pipeline");
+    return out;
+  }
+  // Per op: the name of a statement prepared in this pipeline (its Parse's result comes first).
+  struct Sent {
+    std::string prepare_key;  // non-empty: a Prepare precedes this op's execution
+    std::string name;
+  };
+  std::vector<Sent> sent(ops.size());
+  absl::flat_hash_map<std::string, std::string> preparing;  // key → name, in this pipeline
+  std::vector<std::unique_ptr<Params>> params(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    int ok = 0;
+    if (op.kind == Op::kControl) {
+      ok = PQsendQueryParams(conn, op.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    } else {
+      params[i] = std::make_unique<Params>(*op.params);
+      const Params& p = *params[i];
+      if (!c.caching()) {
+        ok = PQsendQueryParams(conn, op.sql.c_str(), p.size(), p.types(), p.values(),
+                               p.lengths(), p.formats(), 0);
+      } else {
+        std::string key = op.sql;
+        key.push_back('\0');
+        key.append(p.type_key());
+        const std::string* name = c.Find(key);
+        if (name == nullptr) {
+          if (auto it = preparing.find(key); it != preparing.end()) {
+            name = &it->second;
+          } else {
+            std::string fresh = c.NewName();
+            if (PQsendPrepare(conn, fresh.c_str(), op.sql.c_str(), p.size(), p.types()) != 1) {
+              out.sent = true;
+              lost("prepare");
+              return out;
+            }
+            sent[i].prepare_key = key;
+            sent[i].name = fresh;
+            name = &preparing.emplace(std::move(key), std::move(fresh)).first->second;
+          }
+        }
+        ok = PQsendQueryPrepared(conn, name->c_str(), p.size(), p.values(), p.lengths(),
+                                 p.formats(), 0);
+      }
+    }
+    if (ok != 1) {
+      out.sent = i > 0;
+      lost("send");
+      return out;
+    }
+  }
+  if (PQpipelineSync(conn) != 1) {
+    out.sent = true;
+    lost("sync");
+    return out;
+  }
+  out.sent = true;
+  // The results of one command: the first non-null one, then the null that ends it.
+  auto next = [&]() -> Result {
+    Result first(PQgetResult(conn));
+    if (first == nullptr) return first;
+    while (PGresult* more = PQgetResult(conn)) PQclear(more);
+    return first;
+  };
+  auto failed = [&](size_t i, const PGresult* r) {
+    if (out.status.ok()) {
+      out.status = Error(conn, r, ops[i].is_commit ? "commit (outcome unknown)" : "statement");
+      out.failed = i;
+    }
+  };
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!sent[i].prepare_key.empty()) {
+      Result prepared = next();
+      ExecStatusType status = PQresultStatus(prepared.get());
+      if (prepared != nullptr && status == PGRES_COMMAND_OK) {
+        c.Remember(sent[i].prepare_key, sent[i].name);
+      } else if (status != PGRES_PIPELINE_ABORTED) {
+        failed(i, prepared.get());
+      }
+    }
+    Result result = next();
+    ExecStatusType status = PQresultStatus(result.get());
+    if (result == nullptr || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
+      if (status != PGRES_PIPELINE_ABORTED || out.status.ok()) failed(i, result.get());
+      if (PQstatus(conn) == CONNECTION_BAD) return out;
+      continue;
+    }
+    out.results[i] = std::move(result);
+  }
+  // The sync point, then back to normal mode.
+  Result sync(PQgetResult(conn));
+  if (sync == nullptr) sync.reset(PQgetResult(conn));
+  if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn) != 1) {
+    if (out.status.ok()) {
+      out.status = Error(conn, sync.get(), "pipeline");
+      out.failed = ops.size() - 1;
+    }
+  }
+  return out;
+}
 
 Value ColumnValue(const PGresult* result, int row, int column) {
   if (PQgetisnull(result, row, column)) return Value();
@@ -202,7 +380,15 @@ Value ColumnValue(const PGresult* result, int row, int column) {
 
 class PgTransaction final : public Transaction {
  public:
-  explicit PgTransaction(PGconn* conn) : conn_(conn) {}
+  // `begin` goes out with the first statement (or with the COMMIT).
+  PgTransaction(PgConnection& conn, const char* begin) : conn_(conn) {
+    if (conn.full()) {  // start over; names are never reused, so nothing stale can collide
+      pending_.push_back({.kind = Op::kControl, .sql = "DEALLOCATE ALL"});
+      conn.Forget();
+    }
+    pending_.push_back({.kind = Op::kControl, .sql = begin});
+    begin_pending_ = true;
+  }
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   absl::StatusOr<std::vector<Row>> Query(std::string_view sql,
@@ -230,9 +416,34 @@ class PgTransaction final : public Transaction {
     return changed;
   }
 
+  absl::Status ExecuteDeferred(std::string_view sql, const std::vector<Value>& params) override {
+    if (!first_error_.ok()) return PoisonedError(first_error_);
+    PC_RETURN_IF_ERROR(Fail(CheckParams(params)));
+    Op op{.kind = Op::kStatement, .sql = std::string(sql), .values = params};
+    pending_.push_back(std::move(op));
+    return absl::OkStatus();
+  }
+
   absl::Status ExecuteScript(std::string_view sql) override {
     if (!first_error_.ok()) return PoisonedError(first_error_);
-    return Fail(Command(conn_, std::string(sql).c_str(), "script"));
+    PC_RETURN_IF_ERROR(Flush(nullptr));
+    return Fail(Command(conn_.get(), std::string(sql).c_str(), "script"));
+  }
+
+  // Sends what is pending with COMMIT. Nothing to send if no statement ran: no transaction.
+  absl::Status Commit() {
+    if (!first_error_.ok()) return first_error_;
+    if (begin_pending_ && std::all_of(pending_.begin(), pending_.end(), [](const Op& op) {
+          return op.kind == Op::kControl;
+        })) {
+      return absl::OkStatus();  // no statement: no transaction was started
+    }
+    Result commit;
+    PC_RETURN_IF_ERROR(Flush(&commit, /*commit=*/true));
+    if (std::string_view(PQcmdStatus(commit.get())) == "ROLLBACK") {
+      return absl::AbortedError("postgres commit: the server rolled the transaction back");
+    }
+    return absl::OkStatus();
   }
 
   const absl::Status& first_error() const { return first_error_; }
@@ -246,17 +457,46 @@ class PgTransaction final : public Transaction {
   absl::StatusOr<Result> Run(std::string_view sql, const std::vector<Value>& params) {
     if (!first_error_.ok()) return PoisonedError(first_error_);
     PC_RETURN_IF_ERROR(Fail(CheckParams(params)));
-    Params p(params);
-    Result result(PQexecParams(conn_, std::string(sql).c_str(), p.size(), p.types(), p.values(),
-                               p.lengths(), p.formats(), /*resultFormat=*/0));
-    ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      return Fail(Error(conn_, result.get(), "statement"));
-    }
+    Op op{.kind = Op::kStatement, .sql = std::string(sql), .params = &params};
+    pending_.push_back(std::move(op));
+    Result result;
+    PC_RETURN_IF_ERROR(Flush(&result));
     return result;
   }
 
-  PGconn* conn_;
+  // Sends the pending ops (then COMMIT if `commit`) in one pipeline; `last` gets the last
+  // op's result. The first pipeline of a transaction on a connection that turns out to be
+  // broken (the server closed it while pooled) is retried once on a reset connection, unless
+  // it carried the COMMIT (its outcome would be unknown).
+  absl::Status Flush(Result* last, bool commit = false) {
+    if (commit) pending_.push_back({.kind = Op::kControl, .sql = "COMMIT", .is_commit = true});
+    if (pending_.empty()) return absl::OkStatus();
+    for (Op& op : pending_) {
+      if (op.kind == Op::kStatement && op.params == nullptr) op.params = &op.values;
+    }
+    const bool first = begin_pending_;
+    begin_pending_ = false;
+    PipelineOutcome outcome = RunPipeline(conn_, pending_);
+    if (!outcome.status.ok() && first && PQstatus(conn_.get()) == CONNECTION_BAD &&
+        (!commit || !outcome.sent)) {
+      spdlog::info("postgres: reconnecting a broken pooled connection");
+      conn_.Reset();
+      if (PQstatus(conn_.get()) != CONNECTION_OK) {
+        pending_.clear();
+        return Fail(absl::UnavailableError(
+            absl::StrCat("postgres reconnect: ", Trimmed(PQerrorMessage(conn_.get())))));
+      }
+      outcome = RunPipeline(conn_, pending_);
+    }
+    pending_.clear();
+    if (!outcome.status.ok()) return Fail(outcome.status);
+    if (last != nullptr) *last = std::move(outcome.results.back());
+    return absl::OkStatus();
+  }
+
+  PgConnection& conn_;
+  std::vector<Op> pending_;  // not yet sent: BEGIN, deferred statements
+  bool begin_pending_ = false;
   absl::Status first_error_;
 };
 
@@ -393,11 +633,12 @@ class PgListener final : public Listener {
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string url, const DatabaseOptions& options, PGconn* first)
-      : url_(std::move(url)), options_(options), open_(1), idle_{first} {}
+      : url_(std::move(url)), options_(options), open_(1),
+        idle_{new PgConnection(first, options.statement_cache_size)} {}
 
   ~PostgresDatabase() override {
     absl::MutexLock lock(&mu_);
-    for (PGconn* conn : idle_) PQfinish(conn);
+    for (PgConnection* conn : idle_) delete conn;
     if (spare_lock_conn_ != nullptr) PQfinish(spare_lock_conn_);
   }
 
@@ -453,25 +694,21 @@ class PostgresDatabase final : public Database {
 
  protected:
   absl::Status RunTransaction(const TransactionFn& fn) override {
-    PC_ASSIGN_OR_RETURN(PGconn * conn, Acquire());
+    return Run("BEGIN ISOLATION LEVEL READ COMMITTED", fn);
+  }
+
+  absl::Status RunReadTransaction(const TransactionFn& fn) override {
+    return Run("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY", fn);
+  }
+
+ private:
+  absl::Status Run(const char* begin, const TransactionFn& fn) {
+    PC_ASSIGN_OR_RETURN(PgConnection * conn, Acquire());
     struct ReleaseOnExit {
       PostgresDatabase* db;
-      PGconn* conn;
+      PgConnection* conn;
       ~ReleaseOnExit() { db->Release(conn); }
     } release{this, conn};
-
-    const char* begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
-    absl::Status status = Command(conn, begin, "begin");
-    if (!status.ok() && PQstatus(conn) == CONNECTION_BAD) {  // a stale pooled connection
-      spdlog::info("postgres: reconnecting a broken pooled connection");
-      PQreset(conn);
-      status = PQstatus(conn) == CONNECTION_OK
-                   ? Command(conn, begin, "begin")
-                   : absl::UnavailableError(
-                         absl::StrCat("postgres reconnect: ", Trimmed(PQerrorMessage(conn))));
-    }
-    PC_RETURN_IF_ERROR(status);
-
     struct RollbackUnlessCommitted {
       PGconn* conn;
       ~RollbackUnlessCommitted() {
@@ -479,49 +716,57 @@ class PostgresDatabase final : public Database {
           PQclear(PQexec(conn, "ROLLBACK"));
         }
       }
-    } rollback{conn};
-    PgTransaction tx(conn);
-    status = fn(tx);
+    } rollback{conn->get()};
+    PgTransaction tx(*conn, begin);
+    absl::Status status = fn(tx);
     if (status.ok()) status = tx.first_error();
     if (!status.ok()) return status;
-    Result result(PQexec(conn, "COMMIT"));
-    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      return Error(conn, result.get(), "commit (outcome unknown)");
-    }
-    if (std::string_view(PQcmdStatus(result.get())) == "ROLLBACK") {
-      return absl::AbortedError("postgres commit: the server rolled the transaction back");
-    }
-    return absl::OkStatus();
+    return tx.Commit();
   }
 
- private:
-  absl::StatusOr<PGconn*> Acquire() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || open_ < options_.pool_size;
-    };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), options_.acquire_timeout)) {
-      return absl::UnavailableError(absl::StrCat(
-          "postgres: no free connection within ", absl::FormatDuration(options_.acquire_timeout),
-          " (pool_size ", options_.pool_size, ")"));
+  // A pooled connection; one the server closed while it was idle is reset first (its socket
+  // reads as closed: the check costs one non-blocking read).
+  absl::StatusOr<PgConnection*> Acquire() {
+    PgConnection* conn = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < options_.pool_size;
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&ready), options_.acquire_timeout)) {
+        return absl::UnavailableError(absl::StrCat(
+            "postgres: no free connection within ", absl::FormatDuration(options_.acquire_timeout),
+            " (pool_size ", options_.pool_size, ")"));
+      }
+      if (!idle_.empty()) {
+        conn = idle_.back();
+        idle_.pop_back();
+      } else {
+        ++open_;
+      }
     }
-    if (!idle_.empty()) {
-      PGconn* conn = idle_.back();
-      idle_.pop_back();
-      if (PQstatus(conn) != CONNECTION_OK) PQreset(conn);
+    if (conn != nullptr) {
+      if (PQstatus(conn->get()) == CONNECTION_OK) (void)PQconsumeInput(conn->get());
+      if (PQstatus(conn->get()) != CONNECTION_OK) {
+        spdlog::info("postgres: reconnecting a broken pooled connection");
+        conn->Reset();
+      }
       return conn;
     }
-    ++open_;
-    mu_.Unlock();
-    absl::StatusOr<PGconn*> conn = Connect(url_, options_);
-    mu_.Lock();
-    if (!conn.ok()) --open_;
-    return conn;
+    absl::StatusOr<PGconn*> raw = Connect(url_, options_);
+    if (!raw.ok()) {
+      absl::MutexLock lock(&mu_);
+      --open_;
+      return raw.status();
+    }
+    return new PgConnection(*raw, options_.statement_cache_size);
   }
 
-  void Release(PGconn* conn) {
-    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
-      PQfinish(conn);
+  void Release(PgConnection* conn) {
+    if (PQstatus(conn->get()) != CONNECTION_OK ||
+        PQtransactionStatus(conn->get()) != PQTRANS_IDLE ||
+        PQpipelineStatus(conn->get()) != PQ_PIPELINE_OFF) {
+      delete conn;
       conn = nullptr;
     }
     absl::MutexLock lock(&mu_);
@@ -536,7 +781,7 @@ class PostgresDatabase final : public Database {
   const DatabaseOptions options_;
   absl::Mutex mu_;
   int open_ ABSL_GUARDED_BY(mu_);
-  std::vector<PGconn*> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<PgConnection*> idle_ ABSL_GUARDED_BY(mu_);  // owned
   PGconn* spare_lock_conn_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 

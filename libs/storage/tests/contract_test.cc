@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -267,6 +271,240 @@ TEST_P(StorageContractTest, NestedTransactionIsRejected) {
     return tx.Execute("INSERT INTO t (id) VALUES ('outer')").status();
   }));
   EXPECT_EQ(Count("t"), 1);
+}
+
+// --- Prepared statements, deferred statements, read transactions -------------------------
+
+TEST_P(StorageContractTest, CachedStatementsStayCorrectAfterAFailureMidTransaction) {
+  ASSERT_OK(Script("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL)"));
+  const std::string insert = "INSERT INTO t (id, n) VALUES ($1, $2)";
+  const std::string select = "SELECT id, n FROM t WHERE n >= $1 ORDER BY id";
+  ASSERT_OK(db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_RETURN_IF_ERROR(tx.Execute(insert, {"a", 1}).status());
+    return tx.Execute(insert, {"b", 2}).status();
+  }));
+  // The same statements fail half-way through a transaction (it is poisoned, rolls back)...
+  absl::Status failed = db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(std::vector<Row> rows, tx.Query(select, {0}));
+    EXPECT_EQ(rows.size(), 2u);
+    PC_RETURN_IF_ERROR(tx.Execute(insert, {"c", 3}).status());
+    EXPECT_EQ(tx.Execute(insert, {"a", 9}).status().code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(tx.Query(select, {0}).status().code(), absl::StatusCode::kFailedPrecondition);
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAlreadyExists) << failed;
+  // ...and are reused by the next transactions with fresh bindings and a fresh cursor.
+  ASSERT_OK(db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_RETURN_IF_ERROR(tx.Execute(insert, {"c", 30}).status());
+    PC_ASSIGN_OR_RETURN(std::vector<Row> rows, tx.Query(select, {2}));
+    EXPECT_EQ(rows.size(), 2u);
+    if (rows.size() == 2u) {
+      EXPECT_EQ(*rows[0].GetText("id"), "b");
+      EXPECT_EQ(*rows[1].GetInt64("n"), 30);
+    }
+    // A statement left half-read by an earlier call does not leak into this one.
+    PC_ASSIGN_OR_RETURN(Row first, tx.QueryOne("SELECT id FROM t WHERE id = $1", {"a"}));
+    EXPECT_EQ(*first.GetText(0), "a");
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(Count("t"), 3);
+}
+
+TEST_P(StorageContractTest, SmallStatementCacheEvictsAndStaysCorrect) {
+  auto small = test_db_->Open({.statement_cache_size = 2});
+  ASSERT_OK(small.status());
+  Database& db = **small;
+  ASSERT_OK(db.InTransaction(
+      [](Transaction& tx) { return tx.ExecuteScript("CREATE TABLE t (k BIGINT PRIMARY KEY)"); }));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK(db.InTransaction([&](Transaction& tx) -> absl::Status {
+      for (int i = 0; i < 6; ++i) {  // six texts through a cache of two
+        const int64_t k = round * 10 + i;
+        PC_RETURN_IF_ERROR(
+            tx.Execute(absl::StrCat("INSERT INTO t (k) VALUES ($1 + ", i, " - ", i, ")"), {k})
+                .status());
+        PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne(absl::StrCat("SELECT k + ", i,
+                                                              " FROM t WHERE k = $1"), {k}));
+        EXPECT_EQ(*row.GetInt64(0), k + i);
+      }
+      return absl::OkStatus();
+    }));
+  }
+  auto none = test_db_->Open({.statement_cache_size = 0});
+  ASSERT_OK(none.status());
+  ASSERT_OK((*none)->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT COUNT(*) FROM t WHERE k >= $1", {0}));
+    EXPECT_EQ(*row.GetInt64(0), 18);
+    return absl::OkStatus();
+  }));
+}
+
+TEST_P(StorageContractTest, DeferredWritesAreVisibleToLaterStatementsAndCommit) {
+  ASSERT_OK(Script(Ddl("CREATE TABLE t (id TEXT PRIMARY KEY, data BLOB NOT NULL)",
+                       "CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL)")));
+  ASSERT_OK(db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_RETURN_IF_ERROR(tx.ExecuteDeferred("INSERT INTO t (id, data) VALUES ($1, $2)",
+                                          {"a", Bytes{kBinary}}));
+    PC_RETURN_IF_ERROR(tx.ExecuteDeferred("INSERT INTO t (id, data) VALUES ($1, $2)",
+                                          {"b", Bytes{""}}));
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT COUNT(*) FROM t"));
+    EXPECT_EQ(*row.GetInt64(0), 2);  // sent ahead of the query, in its pipeline
+    return tx.ExecuteDeferred("INSERT INTO t (id, data) VALUES ($1, $2)", {"c", Bytes{"x"}});
+  }));
+  EXPECT_EQ(Count("t"), 3);
+  ASSERT_OK(db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT data FROM t WHERE id = $1", {"a"}));
+    EXPECT_EQ(*row.GetBytes(0), kBinary);
+    return absl::OkStatus();
+  }));
+  // A transaction of deferred writes only (one round trip on PostgreSQL), and an empty one.
+  ASSERT_OK(db_->InTransaction([&](Transaction& tx) {
+    return tx.ExecuteDeferred("INSERT INTO t (id, data) VALUES ($1, $2)", {"d", Bytes{"y"}});
+  }));
+  ASSERT_OK(db_->InTransaction([](Transaction&) { return absl::OkStatus(); }));
+  EXPECT_EQ(Count("t"), 4);
+}
+
+TEST_P(StorageContractTest, DeferredErrorsKeepTheirCodesAndRollBack) {
+  ASSERT_OK(Script("CREATE TABLE parent (id TEXT PRIMARY KEY);"
+                   "CREATE TABLE child (id TEXT PRIMARY KEY, "
+                   "parent_id TEXT NOT NULL REFERENCES parent (id));"
+                   "INSERT INTO parent (id) VALUES ('p');"
+                   "INSERT INTO child (id, parent_id) VALUES ('secret-4711', 'p')"));
+  const std::string insert = "INSERT INTO child (id, parent_id) VALUES ($1, $2)";
+  // A duplicate in the trailing writes fails the commit with ALREADY_EXISTS, value hidden.
+  absl::Status duplicate = db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    PC_RETURN_IF_ERROR(tx.ExecuteDeferred(insert, {"fresh", "p"}));
+    return tx.ExecuteDeferred(insert, {"secret-4711", "p"});
+  });
+  EXPECT_EQ(duplicate.code(), absl::StatusCode::kAlreadyExists) << duplicate;
+  EXPECT_THAT(std::string(duplicate.message()), Not(HasSubstr("secret-4711")));
+  EXPECT_EQ(Count("child"), 1);  // "fresh" rolled back too
+  // Foreign key → FAILED_PRECONDITION; bad SQL → INTERNAL; both also at commit.
+  absl::Status fk = db_->InTransaction(
+      [&](Transaction& tx) { return tx.ExecuteDeferred(insert, {"orphan", "nope"}); });
+  EXPECT_EQ(fk.code(), absl::StatusCode::kFailedPrecondition) << fk;
+  absl::Status bad = db_->InTransaction(
+      [&](Transaction& tx) { return tx.ExecuteDeferred("INSERT INTO nowhere VALUES ($1)", {1}); });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInternal) << bad;
+  // A deferred failure surfaces at the next statement (PostgreSQL) or at once (SQLite), and
+  // poisons the transaction either way.
+  absl::Status later = db_->InTransaction([&](Transaction& tx) -> absl::Status {
+    absl::Status deferred = tx.ExecuteDeferred(insert, {"secret-4711", "p"});
+    absl::Status next = tx.Query("SELECT COUNT(*) FROM child").status();
+    EXPECT_EQ((deferred.ok() ? next : deferred).code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(tx.Query("SELECT 1").status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(tx.ExecuteDeferred(insert, {"x", "p"}).code(),
+              absl::StatusCode::kFailedPrecondition);
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(later.code(), absl::StatusCode::kAlreadyExists) << later;
+  EXPECT_EQ(Count("child"), 1);
+  // Text with NUL is refused when queued, before anything is sent.
+  absl::Status nul = db_->InTransaction([&](Transaction& tx) {
+    return tx.ExecuteDeferred(insert, {std::string("a\0b", 3), "p"});
+  });
+  EXPECT_EQ(nul.code(), absl::StatusCode::kInvalidArgument) << nul;
+}
+
+TEST_P(StorageContractTest, ReadTransactionReadsAndRefusesWrites) {
+  ASSERT_OK(Script("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t (id) VALUES ('a')"));
+  ASSERT_OK(db_->InReadTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT id FROM t WHERE id = $1", {"a"}));
+    EXPECT_EQ(*row.GetText(0), "a");
+    return absl::OkStatus();
+  }));
+  absl::Status write = db_->InReadTransaction(
+      [&](Transaction& tx) { return tx.Execute("INSERT INTO t (id) VALUES ('b')").status(); });
+  EXPECT_FALSE(write.ok());
+  EXPECT_EQ(Count("t"), 1);
+  // Writes still work afterwards (the write connection is not left read-only).
+  ASSERT_OK(db_->InTransaction(
+      [&](Transaction& tx) { return tx.Execute("INSERT INTO t (id) VALUES ('c')").status(); }));
+  EXPECT_EQ(Count("t"), 2);
+  // Nesting either way is refused.
+  ASSERT_OK(db_->InTransaction([&](Transaction&) -> absl::Status {
+    EXPECT_EQ(db_->InReadTransaction([](Transaction&) { return absl::OkStatus(); }).code(),
+              absl::StatusCode::kFailedPrecondition);
+    return absl::OkStatus();
+  }));
+  ASSERT_OK(db_->InReadTransaction([&](Transaction&) -> absl::Status {
+    EXPECT_EQ(db_->InTransaction([](Transaction&) { return absl::OkStatus(); }).code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(db_->InReadTransaction([](Transaction&) { return absl::OkStatus(); }).code(),
+              absl::StatusCode::kFailedPrecondition);
+    return absl::OkStatus();
+  }));
+  // An error in the callback is returned as is.
+  EXPECT_EQ(db_->InReadTransaction([](Transaction&) { return absl::NotFoundError("x"); }),
+            absl::NotFoundError("x"));
+}
+
+// A latch another thread opens once.
+class Latch {
+ public:
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  // False if it was not opened within the deadline (the test then fails instead of hanging).
+  bool Wait() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&open_), kDeadline);
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST_P(StorageContractTest, ReadersDoNotWaitForAnOpenWriteTransaction) {
+  ASSERT_OK(Script("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t (id) VALUES ('a')"));
+  Latch written, read_done;
+  absl::Status writer_status;
+  std::thread writer([&] {
+    writer_status = db_->InTransaction([&](Transaction& tx) -> absl::Status {
+      PC_RETURN_IF_ERROR(tx.Execute("INSERT INTO t (id) VALUES ('uncommitted')").status());
+      written.Open();
+      // Holds the write transaction (and SQLite's write lock) open until the reader is done.
+      EXPECT_TRUE(read_done.Wait()) << "the reader did not finish while the writer was open";
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(written.Wait());
+  int64_t seen = -1;
+  absl::Status read = db_->InReadTransaction([&](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT COUNT(*) FROM t"));
+    PC_ASSIGN_OR_RETURN(seen, row.GetInt64(0));
+    return absl::OkStatus();
+  });
+  read_done.Open();
+  writer.join();
+  EXPECT_OK(read);
+  EXPECT_EQ(seen, 1);  // the committed snapshot, not the open write
+  EXPECT_OK(writer_status);
+  EXPECT_EQ(Count("t"), 2);
+}
+
+TEST_P(StorageContractTest, ReadersRunConcurrentlyWithEachOther) {
+  ASSERT_OK(Script("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t (id) VALUES ('a')"));
+  Latch first_in, second_done;
+  absl::Status first_status;
+  std::thread first([&] {
+    first_status = db_->InReadTransaction([&](Transaction& tx) -> absl::Status {
+      PC_RETURN_IF_ERROR(tx.QueryOne("SELECT id FROM t").status());
+      first_in.Open();
+      EXPECT_TRUE(second_done.Wait()) << "the second reader waited for the first";
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_TRUE(first_in.Wait());
+  absl::Status second = db_->InReadTransaction(
+      [&](Transaction& tx) { return tx.QueryOne("SELECT id FROM t").status(); });
+  second_done.Open();
+  first.join();
+  EXPECT_OK(second);
+  EXPECT_OK(first_status);
 }
 
 // --- Migrations -------------------------------------------------------------------------

@@ -109,5 +109,43 @@ TEST_F(StorageSqliteTest, LockIsAlwaysGranted) {
   EXPECT_OK((*first)->Check());
 }
 
+// ":memory:" has no file for read connections: reads run on the write connection, read-only
+// for their duration, and writes work again afterwards.
+TEST_F(StorageSqliteTest, MemoryDatabaseReadsOnTheWriteConnection) {
+  auto db = Open(":memory:");
+  ASSERT_OK(db.status());
+  ASSERT_OK((*db)->InTransaction([](Transaction& tx) {
+    return tx.ExecuteScript("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t VALUES ('a')");
+  }));
+  ASSERT_OK((*db)->InReadTransaction([](Transaction& tx) -> absl::Status {
+    PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT COUNT(*) FROM t"));
+    EXPECT_EQ(*row.GetInt64(0), 1);
+    return absl::OkStatus();
+  }));
+  absl::Status write = (*db)->InReadTransaction(
+      [](Transaction& tx) { return tx.Execute("INSERT INTO t VALUES ('b')").status(); });
+  EXPECT_EQ(write.code(), absl::StatusCode::kUnavailable) << write;  // SQLITE_READONLY
+  EXPECT_OK((*db)->InTransaction(
+      [](Transaction& tx) { return tx.Execute("INSERT INTO t VALUES ('c')").status(); }));
+  EXPECT_EQ(Pragma(**db, "query_only"), "0");
+}
+
+// Read connections are opened lazily, up to sqlite_read_connections, and reused.
+TEST_F(StorageSqliteTest, ReadConnectionsAreBoundedAndSeeNewCommits) {
+  auto db = OpenOrDie({.sqlite_read_connections = 1});
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(db->InTransaction(
+      [](Transaction& tx) { return tx.ExecuteScript("CREATE TABLE t (n INTEGER)"); }));
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_OK(db->InTransaction(
+        [&](Transaction& tx) { return tx.Execute("INSERT INTO t VALUES ($1)", {i}).status(); }));
+    ASSERT_OK(db->InReadTransaction([&](Transaction& tx) -> absl::Status {
+      PC_ASSIGN_OR_RETURN(Row row, tx.QueryOne("SELECT COUNT(*) FROM t"));
+      EXPECT_EQ(*row.GetInt64(0), i);  // a reused reader starts a fresh snapshot
+      return absl::OkStatus();
+    }));
+  }
+}
+
 }  // namespace
 }  // namespace pc::storage::test_util

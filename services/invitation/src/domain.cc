@@ -316,34 +316,9 @@ absl::StatusOr<v1::CreateInvitationResponse> InvitationDomain::Create(
   }
 
   v1::CreateInvitationResponse response;
-  PC_RETURN_IF_ERROR(CommitChange([&](RepositoryTx& tx) -> absl::Status {
-    const absl::Time now = clock_.Now();
-    PC_ASSIGN_OR_RETURN(std::optional<RequestRecord> seen, tx.GetRequest(partner_id, req.request_id()));
-    if (seen.has_value()) {
-      // A retry: same invitation, no second event. The first answer may never have arrived,
-      // so its link may never have been seen: issue a fresh one (the token is not stored).
-      if (seen->method != "CreateInvitation" || seen->request_hash != request_hash) {
-        return InvalidFieldError("request_id", "was already used for a different request");
-      }
-      PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadOwned(tx, call, seen->invitation_id));
-      *response.mutable_invitation() = stored.invitation;
-      if (stored.invitation.state() == common::INVITATION_STATE_PENDING) {
-        const std::string link = NewLink(&stored.token_hash);
-        PC_RETURN_IF_ERROR(tx.Update(stored, stored.invitation.version()));
-        *response.mutable_email_draft() = RenderDraft(
-            {stored.invitation.email_subject(), stored.invitation.email_body()}, link, "",
-            stored.invitation.locale());
-      }
-      return absl::OkStatus();
-    }
-    PC_ASSIGN_OR_RETURN(std::optional<std::string> pending,
-                        tx.FindPending(options_.cloud, partner_id, hint_key, req.kind()));
-    if (pending.has_value()) {
-      return pc::WithReason(
-          absl::AlreadyExistsError(absl::StrCat(
-              "a pending invitation for this customer already exists: ", *pending)),
-          pc::reason::kPendingInvitationExists, {{"invitation_id", *pending}});
-    }
+  // The new invitation's writes: row, idempotency record, InvitationSent (deferred: on
+  // PostgreSQL they go out with the COMMIT).
+  auto write_new = [&](RepositoryTx& tx, absl::Time now) -> absl::Status {
     StoredInvitation stored;
     Invitation& inv = stored.invitation;
     inv.set_id(pc::NewUuid());
@@ -396,6 +371,49 @@ absl::StatusOr<v1::CreateInvitationResponse> InvitationDomain::Create(
     *response.mutable_invitation() = inv;
     *response.mutable_email_draft() = RenderDraft(text, link, "", locale);
     return absl::OkStatus();
+  };
+  // Most creates are new, so the first try writes without looking: the request's primary key
+  // refuses a retry (or a reused request_id) and the one-pending index a second pending
+  // invitation, both as ALREADY_EXISTS; then the checked transaction below answers exactly as
+  // if it had run first. On PostgreSQL a new create is then one round trip.
+  absl::Status fast = CommitChange([&](RepositoryTx& tx) { return write_new(tx, clock_.Now()); });
+  if (!absl::IsAlreadyExists(fast)) {
+    PC_RETURN_IF_ERROR(fast);
+    return response;
+  }
+  response.Clear();
+  PC_RETURN_IF_ERROR(CommitChange([&](RepositoryTx& tx) -> absl::Status {
+    const absl::Time now = clock_.Now();
+    // One statement for both lookups: the request seen before? a pending invitation?
+    PC_ASSIGN_OR_RETURN(RepositoryTx::CreateCheck check,
+                        tx.CheckCreate(partner_id, req.request_id(), options_.cloud, hint_key,
+                                       req.kind()));
+    const std::optional<RequestRecord>& seen = check.seen;
+    if (seen.has_value()) {
+      // A retry: same invitation, no second event. The first answer may never have arrived,
+      // so its link may never have been seen: issue a fresh one (the token is not stored).
+      if (seen->method != "CreateInvitation" || seen->request_hash != request_hash) {
+        return InvalidFieldError("request_id", "was already used for a different request");
+      }
+      PC_ASSIGN_OR_RETURN(StoredInvitation stored, LoadOwned(tx, call, seen->invitation_id));
+      *response.mutable_invitation() = stored.invitation;
+      if (stored.invitation.state() == common::INVITATION_STATE_PENDING) {
+        const std::string link = NewLink(&stored.token_hash);
+        PC_RETURN_IF_ERROR(tx.Update(stored, stored.invitation.version()));
+        *response.mutable_email_draft() = RenderDraft(
+            {stored.invitation.email_subject(), stored.invitation.email_body()}, link, "",
+            stored.invitation.locale());
+      }
+      return absl::OkStatus();
+    }
+    const std::optional<std::string>& pending = check.pending;
+    if (pending.has_value()) {
+      return pc::WithReason(
+          absl::AlreadyExistsError(absl::StrCat(
+              "a pending invitation for this customer already exists: ", *pending)),
+          pc::reason::kPendingInvitationExists, {{"invitation_id", *pending}});
+    }
+    return write_new(tx, now);
   }));
   return response;
 }

@@ -69,6 +69,16 @@ class RepositoryTx {
                                                                    int limit) = 0;
   virtual absl::StatusOr<std::optional<RequestRecord>> GetRequest(const std::string& tenant_id,
                                                                   const std::string& request_id) = 0;
+  // GetRequest(tenant_id, request_id) and FindPending(cloud, tenant_id, hint_key, kind) in one
+  // statement (one round trip): what Create needs to know before it writes.
+  struct CreateCheck {
+    std::optional<RequestRecord> seen;
+    std::optional<std::string> pending;
+  };
+  virtual absl::StatusOr<CreateCheck> CheckCreate(const std::string& tenant_id,
+                                                  const std::string& request_id,
+                                                  const std::string& cloud,
+                                                  const std::string& hint_key, int kind) = 0;
   virtual absl::Status PutRequest(const std::string& tenant_id, const std::string& request_id,
                                   const RequestRecord& record, absl::Time now) = 0;
   // Appends `event` to the outbox (published after commit).

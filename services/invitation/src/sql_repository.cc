@@ -108,16 +108,16 @@ class SqlTx final : public RepositoryTx {
 
   absl::Status Insert(const StoredInvitation& s) override {
     const Invitation& inv = s.invitation;
-    return tx_
-        .Execute(
+    // Deferred: on PostgreSQL the create's trailing writes go out with its COMMIT (a unique
+    // violation still comes back as ALREADY_EXISTS, from InTransaction).
+    return tx_.ExecuteDeferred(
             "INSERT INTO invitations (id, cloud, partner_id, kind, state, hint_key, token_hash, "
             "create_time, expire_time, version, data) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             {inv.id(), pc::events::CloudName(inv.cloud()), inv.partner_id(),
              static_cast<int>(inv.kind()), static_cast<int>(inv.state()), s.hint_key,
              NullIfEmpty(s.token_hash), Micros(inv.create_time()), Micros(inv.expire_time()),
-             inv.version(), Bytes{inv.SerializeAsString()}})
-        .status();
+             inv.version(), Bytes{inv.SerializeAsString()}});
   }
 
   absl::Status Update(const StoredInvitation& s, int64_t expected_version) override {
@@ -208,14 +208,36 @@ class SqlTx final : public RepositoryTx {
     return r;
   }
 
+  absl::StatusOr<CreateCheck> CheckCreate(const std::string& tenant_id,
+                                          const std::string& request_id, const std::string& cloud,
+                                          const std::string& hint_key, int kind) override {
+    PC_ASSIGN_OR_RETURN(
+        Row row,
+        tx_.QueryOne("SELECT r.method, r.request_hash, r.invitation_id, "
+                     "(SELECT id FROM invitations WHERE cloud = $3 AND partner_id = $1 "
+                     "AND hint_key = $4 AND kind = $5 AND state = 1) AS pending "
+                     "FROM (SELECT 1 AS one) AS one LEFT JOIN invitation_requests r "
+                     "ON r.tenant_id = $1 AND r.request_id = $2",
+                     {tenant_id, request_id, cloud, hint_key, kind}));
+    CreateCheck out;
+    PC_ASSIGN_OR_RETURN(std::optional<std::string> method, row.GetOptionalText(0));
+    if (method.has_value()) {
+      RequestRecord r{.method = *std::move(method)};
+      PC_ASSIGN_OR_RETURN(r.request_hash, row.GetText(1));
+      PC_ASSIGN_OR_RETURN(r.invitation_id, row.GetText(2));
+      out.seen = std::move(r);
+    }
+    PC_ASSIGN_OR_RETURN(out.pending, row.GetOptionalText(3));
+    return out;
+  }
+
   absl::Status PutRequest(const std::string& tenant_id, const std::string& request_id,
                           const RequestRecord& r, absl::Time now) override {
-    return tx_
-        .Execute("INSERT INTO invitation_requests (tenant_id, request_id, method, request_hash, "
-                 "invitation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                 {tenant_id, request_id, r.method, r.request_hash, r.invitation_id,
-                  absl::ToUnixMicros(now)})
-        .status();
+    return tx_.ExecuteDeferred(
+        "INSERT INTO invitation_requests (tenant_id, request_id, method, request_hash, "
+        "invitation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        {tenant_id, request_id, r.method, r.request_hash, r.invitation_id,
+         absl::ToUnixMicros(now)});
   }
 
   absl::Status Emit(const partnercenter::events::v1::EventEnvelope& e) override {

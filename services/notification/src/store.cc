@@ -422,8 +422,10 @@ absl::Status NotificationStore::InTransaction(const std::function<absl::Status(S
 }
 
 absl::Status NotificationStore::InReadTransaction(const std::function<absl::Status(StoreTx&)>& fn) {
-  // TODO(perf-storage): db_.InReadTransaction once pc::storage has it.
-  return InTransaction(fn);
+  return db_.InReadTransaction([&](pc::storage::Transaction& tx) {
+    StoreTx store_tx(tx);
+    return fn(store_tx);
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> NotificationStore::DumpReadModels() {

@@ -344,7 +344,7 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::LoadVisible(StoreTx& tx,
 absl::StatusOr<AccessEntry> RelationshipDomain::LoadAccess(const std::string& partner_id,
                                                            const std::string& customer_id) {
   AccessEntry entry;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(std::optional<v1::Relationship> found,
                         tx.Get(options_.cloud, partner_id, customer_id));
     if (found.has_value()) entry = EntryOf(*found);
@@ -526,7 +526,7 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::GetRelationship(
       call.claims, {kRolePartnerAdmin, kRolePartnerAgent, kRoleCustomerAdmin}, kEligibilityCheckers));
   PC_RETURN_IF_ERROR(ValidatePair("partner_id", req.partner_id(), "customer_id", req.customer_id()));
   v1::Relationship out;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(out, LoadVisible(tx, call, req.partner_id(), req.customer_id()));
     return absl::OkStatus();
   }));
@@ -544,7 +544,7 @@ absl::StatusOr<v1::ListRelationshipsResponse> RelationshipDomain::RunList(
     q.after_key = key;
   }
   std::vector<v1::Relationship> rows;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(rows, tx.List(q));
     return absl::OkStatus();
   }));
@@ -622,7 +622,7 @@ absl::StatusOr<v1::CustomerRecord> RelationshipDomain::GetCustomerRecord(
   }
   const int history_limit = req.history_limit() == 0 ? 20 : req.history_limit();
   v1::CustomerRecord out;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(v1::Relationship r, LoadVisible(tx, call, req.partner_id(), req.customer_id()));
     PC_ASSIGN_OR_RETURN(std::vector<common::CustomerService> services,
                         tx.ListServices(options_.cloud, r.partner_id(), r.customer_id()));
@@ -663,7 +663,7 @@ absl::StatusOr<v1::ListHistoryResponse> RelationshipDomain::ListHistory(
   }
   const int limit = PageSize(req.page_size());
   v1::ListHistoryResponse out;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(v1::Relationship r, LoadVisible(tx, call, req.partner_id(), req.customer_id()));
     PC_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> entries,
                         tx.ListHistory(options_.cloud, r.partner_id(), r.customer_id(), after,
@@ -692,7 +692,7 @@ absl::StatusOr<v1::ListUsersResponse> RelationshipDomain::ListUsers(
   }
   const int limit = PageSize(req.page_size());
   v1::ListUsersResponse out;
-  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+  PC_RETURN_IF_ERROR(store_.InReadTransaction([&](StoreTx& tx) -> absl::Status {
     PC_ASSIGN_OR_RETURN(v1::Relationship r, LoadVisible(tx, call, req.partner_id(), req.customer_id()));
     PC_RETURN_IF_ERROR(RequireAdmin(r));
     PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerUser> users,

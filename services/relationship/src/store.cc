@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -94,6 +96,23 @@ CREATE TABLE applied_invitations (
 );
 )sql",
      ""},
+    {2, "indexes for every list order, per state, and for domain-only prefix matches",
+     R"sql(
+DROP INDEX relationships_by_customer;
+CREATE INDEX relationships_by_customer ON relationships (cloud, customer_id, sort_name, partner_id);
+CREATE INDEX relationships_by_update ON relationships (cloud, partner_id, update_time, customer_id);
+CREATE INDEX relationships_by_create ON relationships (cloud, partner_id, create_time, customer_id);
+ALTER TABLE relationships ADD COLUMN name_domain_lcp INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX relationships_by_domain ON relationships
+  (cloud, partner_id, name_domain_lcp, sort_domain, sort_name, customer_id, state);
+CREATE INDEX relationships_by_state_name
+  ON relationships (cloud, partner_id, state, sort_name, customer_id);
+CREATE INDEX relationships_by_state_update
+  ON relationships (cloud, partner_id, state, update_time, customer_id);
+CREATE INDEX relationships_by_state_create
+  ON relationships (cloud, partner_id, state, create_time, customer_id);
+)sql",
+     ""},
 };
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
@@ -102,6 +121,23 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
 
 std::string SortName(const v1::Relationship& r) {
   return absl::AsciiStrToLower(r.customer_profile().company_name());
+}
+
+std::string SortDomain(const v1::Relationship& r) {
+  return absl::AsciiStrToLower(r.customer_profile().primary_domain());
+}
+
+// Bytes the sort name and sort domain share at the start, at most kMaxLcp: a prefix longer
+// than this matches the domain without the name only if the name does not match it. Rows
+// written before the column existed hold 0, which only costs the domain arm a look.
+constexpr int kMaxLcp = 8;
+int NameDomainLcp(const std::string& name, const std::string& domain) {
+  int n = 0;
+  while (n < kMaxLcp && n < static_cast<int>(name.size()) && n < static_cast<int>(domain.size()) &&
+         name[n] == domain[n]) {
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace
@@ -124,71 +160,71 @@ absl::StatusOr<std::optional<v1::Relationship>> StoreTx::Get(const std::string& 
 }
 
 absl::Status StoreTx::Insert(const v1::Relationship& r) {
+  const std::string name = SortName(r);
+  const std::string domain = SortDomain(r);
   return tx_
       .Execute(
           "INSERT INTO relationships (cloud, partner_id, customer_id, state, admin_access, "
-          "indirect_reseller_id, sort_name, sort_domain, create_time, update_time, version, data) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+          "indirect_reseller_id, sort_name, sort_domain, create_time, update_time, version, data, "
+          "name_domain_lcp) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
           {pc::events::CloudName(r.cloud()), r.partner_id(), r.customer_id(),
            static_cast<int>(r.state()), static_cast<int>(r.admin_access()),
-           r.indirect_reseller_id(), SortName(r),
-           absl::AsciiStrToLower(r.customer_profile().primary_domain()), Micros(r.create_time()),
-           Micros(r.update_time()), r.version(), Bytes{r.SerializeAsString()}})
+           r.indirect_reseller_id(), name, domain, Micros(r.create_time()),
+           Micros(r.update_time()), r.version(), Bytes{r.SerializeAsString()},
+           NameDomainLcp(name, domain)})
       .status();
 }
 
 absl::Status StoreTx::Update(const v1::Relationship& r, int64_t expected_version) {
+  const std::string name = SortName(r);
+  const std::string domain = SortDomain(r);
   PC_ASSIGN_OR_RETURN(
       int64_t changed,
       tx_.Execute("UPDATE relationships SET state = $1, admin_access = $2, "
                   "indirect_reseller_id = $3, sort_name = $4, sort_domain = $5, "
-                  "update_time = $6, version = $7, data = $8 "
+                  "update_time = $6, version = $7, data = $8, name_domain_lcp = $13 "
                   "WHERE cloud = $9 AND partner_id = $10 AND customer_id = $11 AND version = $12",
                   {static_cast<int>(r.state()), static_cast<int>(r.admin_access()),
-                   r.indirect_reseller_id(), SortName(r),
-                   absl::AsciiStrToLower(r.customer_profile().primary_domain()),
+                   r.indirect_reseller_id(), name, domain,
                    Micros(r.update_time()), r.version(), Bytes{r.SerializeAsString()},
                    pc::events::CloudName(r.cloud()), r.partner_id(), r.customer_id(),
-                   expected_version}));
+                   expected_version, NameDomainLcp(name, domain)}));
   if (changed == 0) return absl::AbortedError("the relationship was changed concurrently");
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Relationship>> StoreTx::List(const RelationshipQuery& q) {
-  std::vector<Value> params = {q.cloud};
-  std::string sql = "SELECT data FROM relationships WHERE cloud = $1";
+absl::StatusOr<ListSql> BuildListSql(const RelationshipQuery& q, pc::storage::Dialect dialect) {
+  ListSql out;
+  std::vector<Value>& params = out.params;
   auto param = [&](Value v) {
     params.push_back(std::move(v));
     return absl::StrCat("$", params.size());
   };
-  if (!q.partner_id.empty()) absl::StrAppend(&sql, " AND partner_id = ", param(q.partner_id));
-  if (!q.customer_id.empty()) absl::StrAppend(&sql, " AND customer_id = ", param(q.customer_id));
-  auto in_list = [&](const char* col, const std::vector<int>& values) {
-    if (values.empty()) return;
-    std::string in;
-    for (int v : values) absl::StrAppend(&in, in.empty() ? "" : ", ", param(v));
-    absl::StrAppend(&sql, " AND ", col, " IN (", in, ")");
-  };
-  in_list("state", q.states);
-  in_list("admin_access", q.admin_access);
-  if (!q.indirect_reseller_id.empty()) {
-    absl::StrAppend(&sql, " AND indirect_reseller_id = ", param(q.indirect_reseller_id));
+  // The side of the pair the list is for, then filters that narrow within an index range.
+  const bool partner_view = !q.partner_id.empty();
+  std::string where = absl::StrCat(" WHERE cloud = ", param(q.cloud));
+  if (partner_view) {
+    absl::StrAppend(&where, " AND partner_id = ", param(q.partner_id));
+  } else {
+    absl::StrAppend(&where, " AND customer_id = ", param(q.customer_id));
   }
-  if (!q.name_prefix.empty()) {
-    // Prefix match without LIKE wildcards: [prefix, prefix + U+FFFF).
-    const std::string lo = param(q.name_prefix);
-    const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
-    absl::StrAppend(&sql, " AND ((sort_name >= ", lo, " AND sort_name < ", hi,
-                    ") OR (sort_domain >= ", lo, " AND sort_domain < ", hi, "))");
+  if (!q.admin_access.empty()) {
+    std::string in;
+    for (int v : q.admin_access) absl::StrAppend(&in, in.empty() ? "" : ", ", param(v));
+    absl::StrAppend(&where, " AND admin_access IN (", in, ")");
+  }
+  if (!q.indirect_reseller_id.empty()) {
+    absl::StrAppend(&where, " AND indirect_reseller_id = ", param(q.indirect_reseller_id));
   }
   // The id column is the other side of the pair: customer_id in a partner view and vice versa.
-  const char* id_col = q.partner_id.empty() ? "partner_id" : "customer_id";
+  const char* id_col = partner_view ? "customer_id" : "partner_id";
   const bool by_name = q.order == RelationshipOrder::kCompanyNameAsc;
   const char* key_col = by_name ? "sort_name"
                         : q.order == RelationshipOrder::kUpdateTimeDesc ? "update_time"
                                                                         : "create_time";
-  const char* cmp = by_name ? ">" : "<";
   const char* dir = by_name ? " ASC" : " DESC";
+  std::string keyset;
   if (q.after_key.has_value()) {
     Value key_value = *q.after_key;
     if (!by_name) {
@@ -200,11 +236,78 @@ absl::StatusOr<std::vector<v1::Relationship>> StoreTx::List(const RelationshipQu
     }
     const std::string k = param(std::move(key_value));
     const std::string id = param(q.after_id);
-    absl::StrAppend(&sql, " AND (", key_col, " ", cmp, " ", k, " OR (", key_col, " = ", k, " AND ",
-                    id_col, " ", cmp, " ", id, "))");
+    // A row value: one index range from the cursor on (SQLite ≥ 3.15, PostgreSQL).
+    keyset = absl::StrCat(" AND (", key_col, ", ", id_col, ") ", by_name ? ">" : "<", " (", k,
+                          ", ", id, ")");
   }
-  absl::StrAppend(&sql, " ORDER BY ", key_col, dir, ", ", id_col, dir, " LIMIT ", param(q.limit));
-  return ParseMessages<v1::Relationship>(tx_.Query(sql, params));
+  // Arms: each one an index range in the list's order; several are merged (UNION ALL with the
+  // ORDER BY on the compound: a merge of ordered arms, stopped at the LIMIT). One arm per
+  // state (index on state then the sort key), and for a name prefix one arm for the company
+  // name range (in order on the name index) and one for the rows whose domain but not whose
+  // name starts with the prefix (index ranges per name_domain_lcp bucket below the prefix's
+  // length, sorted: its cost is the number of such domain-only matches, not of all matches).
+  std::vector<std::string> arms = {""};
+  if (!q.states.empty()) {
+    arms.clear();
+    for (int state : q.states) arms.push_back(absl::StrCat(" AND state = ", param(state)));
+  }
+  if (!q.name_prefix.empty()) {
+    // Prefix match without LIKE wildcards: [prefix, prefix + U+FFFF).
+    const std::string lo = param(q.name_prefix);
+    const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
+    const std::string name = absl::StrCat("sort_name >= ", lo, " AND sort_name < ", hi);
+    std::vector<std::string> split;
+    for (const std::string& arm : arms) split.push_back(absl::StrCat(arm, " AND ", name));
+    // Only rows whose name and domain share fewer leading bytes than the prefix has can match
+    // on the domain alone: those buckets of name_domain_lcp are index ranges too.
+    std::string buckets;
+    const int top = std::min<int>(kMaxLcp, static_cast<int>(q.name_prefix.size()) - 1);
+    for (int b = 0; b <= top; ++b) absl::StrAppend(&buckets, b == 0 ? "" : ", ", b);
+    // SQLite's planner, free to pick any index, prefers walking the name index in order
+    // over the whole partner (no sort) to a short domain range: pin the domain index.
+    const char* pin = dialect == pc::storage::Dialect::kSqlite
+                          ? "\x01INDEXED BY relationships_by_domain"
+                          : "";
+    for (const std::string& arm : arms) {
+      split.push_back(absl::StrCat(pin, arm, " AND name_domain_lcp IN (", buckets,
+                                   ") AND sort_domain >= ", lo, " AND sort_domain < ", hi,
+                                   " AND NOT (", name, ")"));
+    }
+    arms = std::move(split);
+  }
+  const std::string limit = param(q.limit);
+  if (arms.size() == 1) {
+    out.sql = absl::StrCat("SELECT data FROM relationships", where, arms[0], keyset, " ORDER BY ",
+                           key_col, dir, ", ", id_col, dir, " LIMIT ", limit);
+    return out;
+  }
+  int arm_count = 0;
+  for (std::string arm : arms) {
+    std::string table = "relationships";
+    if (!arm.empty() && arm[0] == '\x01') {  // "\x01INDEXED BY …": an index hint for the arm
+      const size_t end = arm.find(" AND ");
+      absl::StrAppend(&table, " ", arm.substr(1, end - 1));
+      arm = arm.substr(end);
+    }
+    const std::string select = absl::StrCat("SELECT ", key_col, ", ", id_col, ", data FROM ",
+                                            table, where, arm, keyset);
+    absl::StrAppend(&out.sql, out.sql.empty() ? "" : " UNION ALL ");
+    if (dialect == pc::storage::Dialect::kSqlite) {
+      absl::StrAppend(&out.sql, select);
+    } else {
+      // PostgreSQL appends the arms and sorts (no merge of ordered arms here), so each arm
+      // stops at the LIMIT on its own index range first: the sort sees at most arms × LIMIT.
+      absl::StrAppend(&out.sql, "SELECT * FROM (", select, " ORDER BY ", key_col, dir, ", ",
+                      id_col, dir, " LIMIT ", limit, ") AS arm", ++arm_count);
+    }
+  }
+  absl::StrAppend(&out.sql, " ORDER BY 1", dir, ", 2", dir, " LIMIT ", limit);
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Relationship>> StoreTx::List(const RelationshipQuery& q) {
+  PC_ASSIGN_OR_RETURN(ListSql query, BuildListSql(q, tx_.dialect()));
+  return ParseMessages<v1::Relationship>(tx_.Query(query.sql, query.params));
 }
 
 absl::StatusOr<std::vector<common::CustomerService>> StoreTx::ListServices(
@@ -391,6 +494,14 @@ absl::Status RelationshipStore::Migrate(pc::storage::Database& db) {
 
 absl::Status RelationshipStore::InTransaction(const std::function<absl::Status(StoreTx&)>& fn) {
   return db_.InTransaction([&](pc::storage::Transaction& tx) {
+    StoreTx store_tx(tx);
+    return fn(store_tx);
+  });
+}
+
+absl::Status RelationshipStore::InReadTransaction(
+    const std::function<absl::Status(StoreTx&)>& fn) {
+  return db_.InReadTransaction([&](pc::storage::Transaction& tx) {
     StoreTx store_tx(tx);
     return fn(store_tx);
   });

@@ -41,6 +41,16 @@ struct RelationshipQuery {
   std::string after_id;
 };
 
+// The SQL and parameters of StoreTx::List (exposed so tests can EXPLAIN it). Every filter
+// and order is a keyset range on an index: one per order (name, update time, create time),
+// one per (state, order), and for a name prefix the name index plus a covering domain index.
+// admin_access and indirect_reseller_id filter within those ranges.
+struct ListSql {
+  std::string sql;
+  std::vector<pc::storage::Value> params;
+};
+absl::StatusOr<ListSql> BuildListSql(const RelationshipQuery& q, pc::storage::Dialect dialect);
+
 struct ServiceRecord {
   std::string partner_id;
   std::string customer_id;
@@ -127,6 +137,9 @@ class RelationshipStore {
   // Outbox/inbox tables, then the relationship schema.
   static absl::Status Migrate(pc::storage::Database& db);
   absl::Status InTransaction(const std::function<absl::Status(StoreTx&)>& fn);
+  // A read-only transaction (Database::InReadTransaction): on SQLite it runs on a pooled read
+  // connection, concurrently with other readers and with the writer. For the read paths.
+  absl::Status InReadTransaction(const std::function<absl::Status(StoreTx&)>& fn);
   pc::storage::Database& database() { return db_; }
 
  private:

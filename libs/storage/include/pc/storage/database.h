@@ -24,12 +24,17 @@
 // (InTransaction then returns the first statement error). Use `ON CONFLICT DO NOTHING` for
 // expected duplicates. Transactions are not retried automatically.
 //
-// SQLite: one connection per Database, WAL, `synchronous=FULL` (configurable), busy_timeout,
-// foreign_keys=ON, every transaction `BEGIN IMMEDIATE` (so writers in this or another process
-// wait for the write lock instead of deadlocking). A mutex serialises transactions on the
-// connection: fine for the embedded single-replica default, not for high read concurrency.
+// SQLite: one write connection per Database, WAL, `synchronous=FULL` (configurable),
+// busy_timeout, foreign_keys=ON, every write transaction `BEGIN IMMEDIATE` (so writers in this
+// or another process wait for the write lock instead of deadlocking); a mutex serialises write
+// transactions on it. Read transactions (InReadTransaction) run on a small pool of read-only
+// connections (`BEGIN` deferred, `query_only`): WAL lets them read their snapshot while a write
+// transaction is open, so readers never wait for the writer nor for each other. ":memory:" has
+// no file to share: there reads run on the write connection (with query_only set), serialised.
+// Every connection caches its prepared statements by SQL text.
 // PostgreSQL (libpq): a pool of up to `pool_size` connections, READ COMMITTED, a broken idle
-// connection is reconnected before use.
+// connection is reconnected before use; statements are prepared once per connection (cached by
+// SQL text and parameter types) and BEGIN goes out in one pipeline with the first statement.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +69,15 @@ class Transaction {
                                           const std::vector<Value>& params = {}) = 0;
   // Runs one or more `;`-separated statements without parameters (schema changes).
   virtual absl::Status ExecuteScript(std::string_view sql) = 0;
+  // Like Execute, for a write whose row count the caller does not need and whose error may
+  // come later. PostgreSQL: queued, and sent in one pipeline (one round trip) with the next
+  // statement of the transaction or with its COMMIT; if it fails, that next statement (or
+  // InTransaction) returns its error, with the same codes as Execute, and the transaction rolls
+  // back. SQLite: runs at once. Use it for a transaction's trailing writes.
+  virtual absl::Status ExecuteDeferred(std::string_view sql,
+                                       const std::vector<Value>& params = {}) {
+    return Execute(sql, params).status();
+  }
   // Exactly one row: NOT_FOUND if there is none, INTERNAL if there are several.
   absl::StatusOr<Row> QueryOne(std::string_view sql, const std::vector<Value>& params = {});
 };
@@ -96,6 +110,14 @@ class Database {
   // Database is FAILED_PRECONDITION (a nested call would deadlock or silently not be atomic).
   absl::Status InTransaction(const TransactionFn& fn);
 
+  // Runs `fn` in a read-only transaction: one consistent snapshot; writes fail (SQLite
+  // `query_only`: UNAVAILABLE; PostgreSQL READ ONLY: INTERNAL). SQLite: on a pooled read
+  // connection, concurrently with other readers and with an open write transaction (on
+  // ":memory:" on the write connection, serialised). PostgreSQL: `BEGIN READ ONLY` on a pooled
+  // connection. Nesting it in InTransaction or itself on the same Database is
+  // FAILED_PRECONDITION, as for InTransaction.
+  absl::Status InReadTransaction(const TransactionFn& fn);
+
   // Takes the lock `name` if no other session holds it; nullptr if another one does.
   virtual absl::StatusOr<std::unique_ptr<SessionLock>> TryLock(std::string_view name) = 0;
 
@@ -110,6 +132,10 @@ class Database {
 
  protected:
   virtual absl::Status RunTransaction(const TransactionFn& fn) = 0;
+  virtual absl::Status RunReadTransaction(const TransactionFn& fn) { return RunTransaction(fn); }
+
+ private:
+  absl::Status Guarded(const TransactionFn& fn, bool read_only);
 };
 
 // Makes the commit of `tx` wake the Listen(channel) callbacks (PostgreSQL NOTIFY: one per
@@ -121,6 +147,10 @@ struct DatabaseOptions {
   std::string sqlite_synchronous = "FULL";
   // SQLite: how long a transaction waits for another connection's write lock (UNAVAILABLE after).
   absl::Duration sqlite_busy_timeout = absl::Seconds(5);
+  // SQLite: the most read-only connections InReadTransaction opens (lazily); at least 1.
+  int sqlite_read_connections = 4;
+  // Both: prepared statements kept per connection (least recently used evicted); 0 disables.
+  int statement_cache_size = 256;
   // PostgreSQL: the most connections the pool opens.
   int pool_size = 4;
   // PostgreSQL: connect timeout (the URL's `connect_timeout` wins), and how long

@@ -65,7 +65,9 @@ struct OutboxEntry {
 
 class Outbox {
  public:
-  // Adds `record` to the outbox inside `tx` (commit publishes it, rollback drops it).
+  // Adds `record` to the outbox inside `tx` (commit publishes it, rollback drops it). The
+  // INSERT (and on PostgreSQL the pg_notify) are Transaction::ExecuteDeferred: a failure comes
+  // back from the transaction's next statement or from InTransaction.
   static absl::Status Append(Transaction& tx, const OutboxRecord& record);
   // The number of unsent rows.
   static absl::StatusOr<int64_t> Backlog(Database& db);

@@ -64,6 +64,9 @@ class Value {
   absl::StatusOr<double> AsDouble() const;
   absl::StatusOr<std::string> AsText() const;
   absl::StatusOr<std::string> AsBytes() const;
+  // The contents of a text or bytes value without a copy; empty for the other kinds. Valid
+  // while the Value lives and is not modified.
+  std::string_view view() const;
 
   friend bool operator==(const Value&, const Value&) = default;
 
