@@ -452,15 +452,13 @@ absl::StatusOr<v1::Relationship> RelationshipDomain::ApplyAccepted(StoreTx& tx,
   return r;
 }
 
-absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e,
-                                                      pc::events::Outcome* outcome) {
-  pc::events::Outcome ignored;
-  if (outcome == nullptr) outcome = &ignored;
+absl::StatusOr<bool> RelationshipDomain::CheckInvitationEvent(const ev::EventEnvelope& e,
+                                                             pc::events::Outcome* outcome) const {
   if (e.payload_case() != ev::EventEnvelope::kInvitationAccepted) {
     *outcome = e.payload_case() == ev::EventEnvelope::PAYLOAD_NOT_SET
                    ? pc::events::Outcome::kIgnoredUnknownType
                    : pc::events::Outcome::kIgnoredNotHandled;
-    return absl::OkStatus();
+    return false;
   }
   if (pc::events::CloudName(e.cloud()) != options_.cloud) {
     return FailedPreconditionError(pc::reason::kCloudMismatch,
@@ -476,6 +474,15 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
   if (acc.invitation_id().empty()) {
     return InvalidFieldError("invitation_accepted.invitation_id", "is required");
   }
+  return true;
+}
+
+absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e,
+                                                      pc::events::Outcome* outcome) {
+  pc::events::Outcome ignored;
+  if (outcome == nullptr) outcome = &ignored;
+  PC_ASSIGN_OR_RETURN(bool accepted, CheckInvitationEvent(e, outcome));
+  if (!accepted) return absl::OkStatus();
   std::optional<v1::Relationship> touched;
   // Two first acceptances of one pair on two replicas (PostgreSQL) both find no relationship;
   // the second insert then fails on the unique key (ALREADY_EXISTS) or the row lock
@@ -497,25 +504,57 @@ absl::Status RelationshipDomain::ApplyInvitationEvent(const ev::EventEnvelope& e
   return absl::OkStatus();
 }
 
+absl::Status RelationshipDomain::ApplyInvitationEvents(const std::vector<ev::EventEnvelope>& events,
+                                                       std::vector<pc::events::Outcome>* outcomes) {
+  std::vector<pc::events::Outcome> result(events.size(), pc::events::Outcome::kApplied);
+  std::vector<bool> accepted(events.size(), false);
+  for (size_t i = 0; i < events.size(); ++i) {
+    PC_ASSIGN_OR_RETURN(bool a, CheckInvitationEvent(events[i], &result[i]));
+    accepted[i] = a;
+  }
+  // In commit order: a later event of the same pair sees (and replaces) an earlier one's row.
+  std::vector<v1::Relationship> touched;
+  PC_RETURN_IF_ERROR(store_.InTransaction([&](StoreTx& tx) -> absl::Status {
+    touched.clear();
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!accepted[i]) continue;
+      std::optional<v1::Relationship> t;
+      PC_RETURN_IF_ERROR(ApplyAcceptedIn(tx, events[i], &t, &result[i]));
+      if (t.has_value()) touched.push_back(*std::move(t));
+    }
+    return absl::OkStatus();
+  }));
+  for (const v1::Relationship& r : touched) {
+    cache_.Put(r.partner_id(), r.customer_id(), EntryOf(r));
+  }
+  if (!touched.empty() && on_commit_) on_commit_();
+  if (outcomes != nullptr) *outcomes = std::move(result);
+  return absl::OkStatus();
+}
+
 absl::Status RelationshipDomain::ApplyAcceptedOnce(const ev::EventEnvelope& e,
                                                    std::optional<v1::Relationship>* touched,
                                                    pc::events::Outcome* outcome) {
+  return store_.InTransaction(
+      [&](StoreTx& tx) -> absl::Status { return ApplyAcceptedIn(tx, e, touched, outcome); });
+}
+
+absl::Status RelationshipDomain::ApplyAcceptedIn(StoreTx& tx, const ev::EventEnvelope& e,
+                                                 std::optional<v1::Relationship>* touched,
+                                                 pc::events::Outcome* outcome) {
   const ev::InvitationAccepted& acc = e.invitation_accepted();
-  return store_.InTransaction([&](StoreTx& tx) -> absl::Status {
-    PC_ASSIGN_OR_RETURN(bool first,
-                        tx.FirstDelivery(options_.consumer_group, e.event_id()));
-    *outcome = pc::events::Outcome::kDuplicateIgnored;
-    if (!first) return absl::OkStatus();  // redelivered: no second effect
-    PC_ASSIGN_OR_RETURN(int64_t applied, tx.AppliedInvitationVersion(acc.invitation_id()));
-    *outcome = pc::events::Outcome::kStaleIgnored;
-    if (e.aggregate_version() <= applied) return absl::OkStatus();  // late and older
-    *outcome = pc::events::Outcome::kApplied;
-    bool changed = false;
-    PC_ASSIGN_OR_RETURN(v1::Relationship r, ApplyAccepted(tx, e, &changed));
-    PC_RETURN_IF_ERROR(tx.SetAppliedInvitationVersion(acc.invitation_id(), e.aggregate_version()));
-    if (changed) *touched = r;
-    return absl::OkStatus();
-  });
+  PC_ASSIGN_OR_RETURN(bool first, tx.FirstDelivery(options_.consumer_group, e.event_id()));
+  *outcome = pc::events::Outcome::kDuplicateIgnored;
+  if (!first) return absl::OkStatus();  // redelivered: no second effect
+  PC_ASSIGN_OR_RETURN(int64_t applied, tx.AppliedInvitationVersion(acc.invitation_id()));
+  *outcome = pc::events::Outcome::kStaleIgnored;
+  if (e.aggregate_version() <= applied) return absl::OkStatus();  // late and older
+  *outcome = pc::events::Outcome::kApplied;
+  bool changed = false;
+  PC_ASSIGN_OR_RETURN(v1::Relationship r, ApplyAccepted(tx, e, &changed));
+  PC_RETURN_IF_ERROR(tx.SetAppliedInvitationVersion(acc.invitation_id(), e.aggregate_version()));
+  if (changed) *touched = r;
+  return absl::OkStatus();
 }
 
 // ---- Reads -------------------------------------------------------------------------------

@@ -73,6 +73,14 @@ class RelationshipDomain {
   // On OK, `*outcome` (if given) says what it did (applied, duplicate_ignored, …).
   absl::Status ApplyInvitationEvent(const partnercenter::events::v1::EventEnvelope& event,
                                     pc::events::Outcome* outcome = nullptr);
+  // Several invitation events in one transaction (what the consumer has already fetched):
+  // the same effects as ApplyInvitationEvent on each in order, one commit for all. Any error
+  // (an invalid event, a concurrent change) rolls the whole batch back and is returned; the
+  // caller then applies the events one at a time so each gets its own outcome. On OK,
+  // `outcomes` (if given) holds one outcome per event.
+  absl::Status ApplyInvitationEvents(
+      const std::vector<partnercenter::events::v1::EventEnvelope>& events,
+      std::vector<pc::events::Outcome>* outcomes = nullptr);
 
   absl::StatusOr<v1::Relationship> GetRelationship(const CallContext& call,
                                                    const v1::GetRelationshipRequest& req);
@@ -124,10 +132,18 @@ class RelationshipDomain {
   absl::StatusOr<v1::Relationship> LoadVisible(StoreTx& tx, const CallContext& call,
                                                const std::string& partner_id,
                                                const std::string& customer_id);
-  // One transaction of ApplyInvitationEvent (InvitationAccepted, validated).
+  // Checks an invitation event: true if it is an InvitationAccepted to apply, false (with
+  // `*outcome` set) if it is ignored, an error if it is invalid.
+  absl::StatusOr<bool> CheckInvitationEvent(const partnercenter::events::v1::EventEnvelope& e,
+                                            pc::events::Outcome* outcome) const;
+  // One transaction of ApplyInvitationEvent (InvitationAccepted, checked).
   absl::Status ApplyAcceptedOnce(const partnercenter::events::v1::EventEnvelope& e,
                                  std::optional<v1::Relationship>* touched,
                                  pc::events::Outcome* outcome);
+  // The effect of one checked InvitationAccepted inside `tx`: inbox, version, relationship.
+  absl::Status ApplyAcceptedIn(StoreTx& tx, const partnercenter::events::v1::EventEnvelope& e,
+                               std::optional<v1::Relationship>* touched,
+                               pc::events::Outcome* outcome);
   static constexpr int kConflictAttempts = 3;
   absl::StatusOr<v1::Relationship> ApplyAccepted(StoreTx& tx,
                                                  const partnercenter::events::v1::EventEnvelope& e,

@@ -38,6 +38,9 @@ ABSL_FLAG(std::string, invitation_address, "127.0.0.1:50051",
           "host:port of the invitation service (RequestAdminRestore); empty disables restore");
 ABSL_FLAG(absl::Duration, invitation_deadline, absl::Seconds(5),
           "Deadline of each call to the invitation service");
+ABSL_FLAG(int32_t, consumer_batch, 500,
+          "Invitation events already fetched that are applied in one transaction (1 = one "
+          "event per transaction)");
 ABSL_FLAG(std::string, consumer_group, "relationship",
           "Kafka consumer group (and inbox name) for invitation events");
 ABSL_FLAG(absl::Duration, restore_wait, absl::Minutes(10),
@@ -65,7 +68,11 @@ int main(int argc, char** argv) {
                      pc::runtime::PositiveDurationFlag(FLAGS_invitation_deadline),
                      pc::runtime::PositiveDurationFlag(FLAGS_restore_wait),
                      pc::runtime::PositiveDurationFlag(FLAGS_access_max_staleness),
-                     pc::runtime::PositiveDurationFlag(FLAGS_access_probe_interval)});
+                     pc::runtime::PositiveDurationFlag(FLAGS_access_probe_interval),
+                     pc::runtime::CheckFlag<int32_t>(FLAGS_consumer_batch,
+                                                     [](const int32_t& n) -> std::string {
+                                                       return n >= 1 && n <= 10000 ? "" : "must be 1–10000";
+                                                     })});
   if (absl::GetFlag(FLAGS_access_cache_size) < 1) {
     spdlog::critical("--access_cache_size must be at least 1");
     return 2;
@@ -188,26 +195,47 @@ int main(int argc, char** argv) {
   PC_CHECK_OK(created_tailer.status());
   tailer = *std::move(created_tailer);
 
+  // After an event's effect committed: counted, and one log line per acceptance (operators
+  // and the tests follow an invitation's effect by its event id).
+  auto handled = [&counters](const pc::events::EventEnvelope& e, pc::events::Outcome outcome) {
+    counters.Count(outcome);
+    if (e.payload_case() == pc::events::EventEnvelope::kInvitationAccepted) {
+      spdlog::info("handled InvitationAccepted {} ({}:{}): {}", e.event_id(), e.partner_id(),
+                   e.customer_id(), pc::events::OutcomeName(outcome));
+    }
+  };
   auto consumer = pc::kafka::KafkaConsumer::Create(
       {.brokers = brokers,
        .security = *kafka_security,
        .group_id = absl::GetFlag(FLAGS_consumer_group),
        .topics = {pc::kafka::InvitationTopic(cloud)},
        .dead_letter_topic = pc::kafka::DeadLetterTopic(cloud),
-       .membership = pc::kafka::GroupMembershipFromFlags()},
+       .membership = pc::kafka::GroupMembershipFromFlags(),
+       .max_batch = absl::GetFlag(FLAGS_consumer_batch)},
       [&](const pc::kafka::ConsumedMessage& message) -> absl::Status {
         absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(message.payload);
         if (!e.ok()) return e.status();
         pc::events::Outcome outcome;
         PC_RETURN_IF_ERROR(domain.ApplyInvitationEvent(*e, &outcome));
-        counters.Count(outcome);
-        if (e->payload_case() == pc::events::EventEnvelope::kInvitationAccepted) {
-          spdlog::info("handled InvitationAccepted {} ({}:{}): {}", e->event_id(), e->partner_id(),
-                       e->customer_id(), pc::events::OutcomeName(outcome));
-        }
+        handled(*e, outcome);
         return absl::OkStatus();
       },
-      publisher->get(), counters.Hooks());
+      publisher->get(), counters.Hooks(),
+      // Everything already fetched, up to --consumer_batch, in one transaction; any error and
+      // the consumer applies the messages one at a time (the handler above).
+      [&](const std::vector<pc::kafka::ConsumedMessage>& batch) -> absl::Status {
+        std::vector<pc::events::EventEnvelope> events;
+        events.reserve(batch.size());
+        for (const auto& m : batch) {
+          absl::StatusOr<pc::events::EventEnvelope> e = pc::events::Decode(m.payload);
+          if (!e.ok()) return e.status();
+          events.push_back(*std::move(e));
+        }
+        std::vector<pc::events::Outcome> outcomes;
+        PC_RETURN_IF_ERROR(domain.ApplyInvitationEvents(events, &outcomes));
+        for (size_t i = 0; i < events.size(); ++i) handled(events[i], outcomes[i]);
+        return absl::OkStatus();
+      });
   PC_CHECK_OK(consumer.status());
   pc::pipeline::ConsumerMonitor monitor(**consumer, registry, clock);
   pc::pipeline::CaughtUp caught_up({.consumer = &monitor, .outbox = db->get()});

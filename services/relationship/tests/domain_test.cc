@@ -284,6 +284,63 @@ TEST_F(RelationshipDomainTest, RedeliveredAcceptanceHasOneEffect) {
   EXPECT_EQ(Count("relationships"), 1);
 }
 
+TEST_F(RelationshipDomainTest, ABatchHasTheEffectsOfItsEventsOneByOneInOneCommit) {
+  const ev::EventEnvelope first = Accepted("partner-a", "customer-1", true);
+  ev::EventEnvelope sent = Accepted("partner-a", "customer-3", true);
+  sent.mutable_invitation_sent();  // replaces the payload: not an acceptance
+  const std::vector<ev::EventEnvelope> batch = {
+      first, Accepted("partner-a", "customer-2", false), first, sent,
+      Accepted("partner-a", "customer-1", false)};
+  std::vector<pc::events::Outcome> outcomes;
+  ASSERT_OK(domain_->ApplyInvitationEvents(batch, &outcomes));
+  EXPECT_THAT(outcomes, ElementsAre(pc::events::Outcome::kApplied, pc::events::Outcome::kApplied,
+                                    pc::events::Outcome::kDuplicateIgnored,
+                                    pc::events::Outcome::kIgnoredNotHandled,
+                                    pc::events::Outcome::kApplied));
+  EXPECT_EQ(commits_, 1) << "one commit wakes the relay once";
+  EXPECT_EQ(cache_->size(), 2u) << "the cache learns every pair the batch changed";
+  EXPECT_EQ(Count("relationships"), 2);
+  EXPECT_THAT(EventTypes(), ElementsAre("RelationshipEstablished", "RelationshipEstablished"));
+  // The second acceptance of customer-1 saw the first one's row inside the same transaction.
+  ASSERT_OK_AND_ASSIGN(v1::Relationship r, Get("partner-a", "customer-1"));
+  EXPECT_EQ(r.admin_access(), common::ADMIN_ACCESS_GRANTED);
+  EXPECT_EQ(r.version(), 2);
+  ASSERT_OK_AND_ASSIGN(r, Get("partner-a", "customer-2"));
+  EXPECT_EQ(r.admin_access(), common::ADMIN_ACCESS_NOT_REQUESTED);
+  // The same events again, redelivered after a crash: no second effect.
+  ASSERT_OK(domain_->ApplyInvitationEvents(batch, &outcomes));
+  EXPECT_THAT(outcomes, ElementsAre(pc::events::Outcome::kDuplicateIgnored,
+                                    pc::events::Outcome::kDuplicateIgnored,
+                                    pc::events::Outcome::kDuplicateIgnored,
+                                    pc::events::Outcome::kIgnoredNotHandled,
+                                    pc::events::Outcome::kDuplicateIgnored));
+  EXPECT_EQ(Count("relationships"), 2);
+  EXPECT_EQ(Count("outbox"), 2);
+}
+
+TEST_F(RelationshipDomainTest, AnEventThatFailsRollsItsWholeBatchBack) {
+  const ev::EventEnvelope good = Accepted("partner-a", "customer-1", true);
+  // An admin restore for a relationship nobody established: an error inside the transaction.
+  const ev::EventEnvelope restore = Accepted(
+      "partner-a", "customer-9", true, common::INVITATION_KIND_ADMIN_RESTORE);
+  const std::string before = Snapshot();
+  EXPECT_FALSE(domain_->ApplyInvitationEvents({good, restore}).ok());
+  EXPECT_EQ(Snapshot(), before) << "a failed batch left rows behind";
+  EXPECT_EQ(commits_, 0);
+  // An invalid event is refused before anything is written.
+  ev::EventEnvelope invalid = Accepted("partner-a", "customer-2", true);
+  invalid.mutable_invitation_accepted()->clear_invitation_id();
+  EXPECT_EQ(domain_->ApplyInvitationEvents({good, invalid}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Snapshot(), before);
+  // One at a time (the consumer's fallback), the good event still has its effect: the failed
+  // batch did not mark it delivered.
+  pc::events::Outcome outcome;
+  ASSERT_OK(domain_->ApplyInvitationEvent(good, &outcome));
+  EXPECT_EQ(outcome, pc::events::Outcome::kApplied);
+  EXPECT_EQ(Count("relationships"), 1);
+}
+
 TEST_F(RelationshipDomainTest, ASecondAcceptanceOfAnActivePairIsInTheHistoryWithoutAnEvent) {
   Establish("partner-a", "customer-1", /*admin=*/true);
   ASSERT_OK(domain_->ApplyInvitationEvent(Accepted("partner-a", "customer-1", false)));
