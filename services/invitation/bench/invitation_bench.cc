@@ -30,10 +30,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "domain.h"
-#include "nlohmann/json.hpp"
 #include "pc/common/clock.h"
 #include "pc/common/status_macros.h"
 #include "pc/storage/test_database.h"
+#include "pc/testing/bench_report.h"
 #include "spdlog/spdlog.h"
 #include "sql_repository.h"
 
@@ -64,7 +64,7 @@ struct StoreResult {
   double ratio = 0;        // median of the per-pair ratios
   double ratio_min = 0;
   double ratio_max = 0;
-  int pairs = 0;
+  std::vector<double> ratios;  // one per pair
   double domain_cpu_us = 0;  // this thread's CPU per create / per bare insert (diagnostic)
   double bare_cpu_us = 0;
 };
@@ -208,49 +208,34 @@ absl::StatusOr<StoreResult> RunStore(Dialect dialect, int chunk, int pairs) {
                                             " bare rows, ", events, " outbox events"));
   }
   const int iterations = chunk * pairs;
-  std::vector<double> sorted = ratios;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t mid = sorted.size() / 2;
-  const double median =
-      sorted.size() % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const pc::testing::RatioSummary summary = pc::testing::Summarize(ratios);
   return StoreResult{.store = store,
                      .domain_rate = iterations / Seconds(domain_time),
                      .bare_rate = iterations / Seconds(bare_time),
-                     .ratio = median,
-                     .ratio_min = sorted.front(),
-                     .ratio_max = sorted.back(),
-                     .pairs = pairs,
+                     .ratio = summary.median,
+                     .ratio_min = summary.min,
+                     .ratio_max = summary.max,
+                     .ratios = ratios,
                      .domain_cpu_us = domain_cpu / iterations * 1e6,
                      .bare_cpu_us = bare_cpu / iterations * 1e6};
 }
 
-// One JSON object per line, appended to $PC_BENCH_JSON (the `make bench` report reads them).
+// One figure per store in the `make bench` report ($PC_BENCH_JSON).
 absl::Status WriteJson(const std::vector<StoreResult>& results) {
-  const char* path = std::getenv("PC_BENCH_JSON");
-  if (path == nullptr || *path == '\0') return absl::OkStatus();
-  std::ofstream out(path, std::ios::app);
   for (const StoreResult& r : results) {
-    nlohmann::json line = {
-        {"id", absl::StrCat("P9.", r.store)},
-        {"title", absl::StrCat("Invitation create with outbox ÷ bare insert of the same row (",
-                               r.store, ")")},
-        {"value", r.domain_rate},
-        {"baseline", r.bare_rate},
-        {"unit", "creates/s"},
-        {"ratio", r.ratio},
-        {"ratio_min", r.ratio_min},
-        {"ratio_max", r.ratio_max},
-        {"goal", ">=0.7"},
-        {"met", r.ratio >= kTarget},
-        {"samples", r.pairs},
-        {"note", absl::StrCat("value/baseline over all pairs; client CPU ",
+    PC_RETURN_IF_ERROR(pc::testing::AppendBenchFigure(
+        {.id = absl::StrCat("P9.", r.store),
+         .title = absl::StrCat("Invitation create with outbox ÷ bare insert of the same row (",
+                               r.store, ")"),
+         .value = r.domain_rate,
+         .baseline = r.bare_rate,
+         .unit = "creates/s",
+         .ratios = r.ratios,
+         .goal = ">=0.7",
+         .note = absl::StrCat("median of per-pair ratios; client CPU ",
                               static_cast<int>(r.domain_cpu_us), " / ",
-                              static_cast<int>(r.bare_cpu_us), " us per op")},
-    };
-    out << line.dump() << "\n";
+                              static_cast<int>(r.bare_cpu_us), " us per op")}));
   }
-  out.flush();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
 }
 

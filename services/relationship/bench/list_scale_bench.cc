@@ -22,7 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,10 +29,10 @@
 #include "absl/strings/str_cat.h"
 #include "domain.h"
 #include "google/protobuf/util/time_util.h"
-#include "nlohmann/json.hpp"
 #include "pc/common/clock.h"
 #include "pc/common/status_macros.h"
 #include "pc/storage/test_database.h"
+#include "pc/testing/bench_report.h"
 #include "spdlog/spdlog.h"
 #include "store.h"
 
@@ -107,20 +106,9 @@ struct Figure {
   double big_p99_ms = 0;
   double small_p99_ms = 0;
   double ratio = 0, ratio_min = 0, ratio_max = 0;
-  int samples = 0;
+  std::vector<double> ratios;  // one per A/B pair
   std::string note;
 };
-
-double P99(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(v.size() * 0.99))];
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t mid = v.size() / 2;
-  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
 
 // The page token after `skip` rows of the default order.
 absl::StatusOr<std::string> TokenAfter(RelationshipDomain& domain, const std::string& partner,
@@ -196,7 +184,6 @@ absl::StatusOr<std::vector<Figure>> RunStore(pc::storage::Dialect dialect, int c
 
   std::vector<Figure> figures;
   for (const Case& c : cases) {
-    std::vector<double> ratios, big_p99s, small_p99s;
     auto chunk = [&](bool big) -> absl::StatusOr<double> {
       v1::ListRelationshipsRequest req = c.request(big);
       req.set_page_size(50);
@@ -215,27 +202,22 @@ absl::StatusOr<std::vector<Figure>> RunStore(pc::storage::Dialect dialect, int c
           return absl::InternalError("nomatch: the filter matched");
         }
       }
-      return P99(std::move(ms));
+      return pc::testing::Percentile(std::move(ms), 0.99);
     };
-    PC_RETURN_IF_ERROR(chunk(false).status());  // warm-up pair
-    PC_RETURN_IF_ERROR(chunk(true).status());
-    for (int pair = 0; pair < pairs; ++pair) {
-      PC_ASSIGN_OR_RETURN(double small, chunk(false));
-      PC_ASSIGN_OR_RETURN(double big, chunk(true));
-      small_p99s.push_back(small);
-      big_p99s.push_back(big);
-      ratios.push_back(big / small);
-    }
+    PC_ASSIGN_OR_RETURN(pc::testing::AbRuns runs,
+                        pc::testing::RunAbPairs(pairs, [&] { return chunk(false); },
+                                                [&] { return chunk(true); }));
+    const pc::testing::RatioSummary ratio = pc::testing::Summarize(runs.ratios);
     const std::string suffix =
         dialect == pc::storage::Dialect::kSqlite ? "" : absl::StrCat(".", store_name);
     figures.push_back({.id = absl::StrCat("P12.list.", c.id, suffix),
                        .title = absl::StrCat(c.title, " [", store_name, "]"),
-                       .big_p99_ms = Median(big_p99s),
-                       .small_p99_ms = Median(small_p99s),
-                       .ratio = Median(ratios),
-                       .ratio_min = *std::min_element(ratios.begin(), ratios.end()),
-                       .ratio_max = *std::max_element(ratios.begin(), ratios.end()),
-                       .samples = pairs,
+                       .big_p99_ms = pc::testing::Summarize(runs.b).median,
+                       .small_p99_ms = pc::testing::Summarize(runs.a).median,
+                       .ratio = ratio.median,
+                       .ratio_min = ratio.min,
+                       .ratio_max = ratio.max,
+                       .ratios = runs.ratios,
                        .note = absl::StrCat("median p99 of ", calls, " calls per chunk")});
   }
   return figures;
@@ -270,25 +252,17 @@ int Main(int argc, char** argv) {
                 f.ratio <= kGoal ? "ok" : "above goal");
   }
   std::fflush(stdout);
-  if (const char* path = std::getenv("PC_BENCH_JSON"); path != nullptr && *path != '\0') {
-    std::ofstream out(path, std::ios::app);
-    for (const Figure& f : figures) {
-      nlohmann::json line = {{"id", f.id},
-                             {"title", f.title},
-                             {"value", f.big_p99_ms},
-                             {"baseline", f.small_p99_ms},
-                             {"unit", "ms (p99)"},
-                             {"ratio", f.ratio},
-                             {"ratio_min", f.ratio_min},
-                             {"ratio_max", f.ratio_max},
-                             {"goal", "<=2"},
-                             {"met", f.ratio <= kGoal},
-                             {"samples", f.samples},
-                             {"note", f.note}};
-      out << line.dump() << "\n";
-    }
-    if (!out) {
-      std::fprintf(stderr, "list_scale_bench: cannot write %s\n", path);
+  for (const Figure& f : figures) {
+    if (absl::Status s = pc::testing::AppendBenchFigure({.id = f.id,
+                                                         .title = f.title,
+                                                         .value = f.big_p99_ms,
+                                                         .baseline = f.small_p99_ms,
+                                                         .unit = "ms (p99)",
+                                                         .ratios = f.ratios,
+                                                         .goal = "<=2",
+                                                         .note = f.note});
+        !s.ok()) {
+      std::fprintf(stderr, "list_scale_bench: %s\n", s.ToString().c_str());
       failed = true;
     }
   }
