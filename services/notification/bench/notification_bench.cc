@@ -329,12 +329,12 @@ LatencyResult WatchLatency(const std::filesystem::path& dir, int watchers, int r
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   const auto dir = std::filesystem::temp_directory_path() / ("pc-nbench-" + pc::NewUuid().substr(0, 8));
   std::filesystem::create_directories(dir);
-  // --quick: fewer events and pairs (make bench QUICK=1).
-  const bool quick = std::getenv("PC_BENCH_QUICK") != nullptr;
+  // --quick: fewer events (make bench QUICK=1).
+  const bool quick = pc::testing::BenchQuick(argc, argv);
   ConsumptionBench(dir, quick ? 20000 : 100000, 3);
   // P7: 1 watcher (A) and 100 watchers (B) alternate, 5 pairs, so "stable" is visible as the
   // range of the ratio.

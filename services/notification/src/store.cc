@@ -9,6 +9,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "pc/common/status_macros.h"
 #include "pc/storage/inbox.h"
+#include "pc/storage/keyset.h"
 #include "pc/storage/migrations.h"
 #include "pc/storage/proto_rows.h"
 
@@ -124,6 +125,7 @@ CREATE TABLE relationship_rows (
   last_change BIGINT NOT NULL,
   customer_row {{bytes}} NOT NULL,
   partner_row {{bytes}} NOT NULL,
+  name_domain_lcp INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (cloud, partner_id, customer_id)
 ){{without_rowid}};
 INSERT INTO relationship_rows (cloud, partner_id, customer_id, active, admin_access, customer_sort,
@@ -140,6 +142,12 @@ CREATE INDEX relationship_rows_by_change
   ON relationship_rows (cloud, partner_id, active, last_change, customer_id);
 CREATE INDEX relationship_rows_by_customer
   ON relationship_rows (cloud, customer_id, active, partner_sort, partner_id);
+CREATE INDEX relationship_rows_by_domain ON relationship_rows
+  (cloud, partner_id, active, name_domain_lcp, domain_sort, customer_sort, customer_id);
+CREATE INDEX relationship_rows_by_admin_name
+  ON relationship_rows (cloud, partner_id, active, admin_access, customer_sort, customer_id);
+CREATE INDEX relationship_rows_by_admin_change
+  ON relationship_rows (cloud, partner_id, active, admin_access, last_change, customer_id);
 )sql",
      ""},
 };
@@ -149,24 +157,17 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
 }
 
 // Appends the keyset condition and ORDER BY for a page.
-void Page(const PageQuery& q, const char* name_col, const char* domain_col, const char* id_col,
-          std::string* sql, std::vector<Value>* params) {
+// The keyset query of a page (pc/storage/keyset.h): `where` selects the owner's active rows,
+// `arms` narrow them (one index range each), the cursor continues after the last row.
+std::string PageSql(const PageQuery& q, std::string where, std::vector<pc::storage::KeysetArm> arms,
+                    const char* table_data_col, const char* name_col, const char* id_col,
+                    std::vector<Value>* params, pc::storage::Dialect dialect) {
   auto param = [&](Value v) {
     params->push_back(std::move(v));
     return absl::StrCat("$", params->size());
   };
-  if (!q.name_prefix.empty()) {
-    const std::string lo = param(q.name_prefix);
-    const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
-    absl::StrAppend(sql, " AND ((", name_col, " >= ", lo, " AND ", name_col, " < ", hi, ")");
-    if (domain_col != nullptr) {
-      absl::StrAppend(sql, " OR (", domain_col, " >= ", lo, " AND ", domain_col, " < ", hi, ")");
-    }
-    absl::StrAppend(sql, ")");
-  }
   const char* key = q.by_last_change ? "last_change" : name_col;
-  const char* cmp = q.by_last_change ? "<" : ">";
-  const char* dir = q.by_last_change ? " DESC" : " ASC";
+  std::string keyset;
   if (q.after_key.has_value()) {
     Value k = *q.after_key;
     if (q.by_last_change) {
@@ -176,10 +177,20 @@ void Page(const PageQuery& q, const char* name_col, const char* domain_col, cons
     }
     const std::string kp = param(std::move(k));
     const std::string ip = param(q.after_id);
-    absl::StrAppend(sql, " AND (", key, " ", cmp, " ", kp, " OR (", key, " = ", kp, " AND ", id_col,
-                    " ", cmp, " ", ip, "))");
+    // A row value: one index range from the cursor on (SQLite ≥ 3.15, PostgreSQL).
+    keyset = absl::StrCat(" AND (", key, ", ", id_col, ") ", q.by_last_change ? "<" : ">", " (",
+                          kp, ", ", ip, ")");
   }
-  absl::StrAppend(sql, " ORDER BY ", key, dir, ", ", id_col, dir, " LIMIT ", param(q.limit));
+  return pc::storage::KeysetSql({.table = "relationship_rows",
+                                 .data_col = table_data_col,
+                                 .where = std::move(where),
+                                 .arms = std::move(arms),
+                                 .keyset = keyset,
+                                 .key_col = key,
+                                 .id_col = id_col,
+                                 .descending = q.by_last_change,
+                                 .limit = param(q.limit)},
+                                dialect);
 }
 
 }  // namespace
@@ -207,22 +218,24 @@ absl::StatusOr<std::optional<RelationshipRows>> StoreTx::GetRelationship(
 
 absl::Status StoreTx::PutRelationship(const std::string& cloud, const v1::CustomerRow& c,
                                       const v1::PartnerRow& p) {
+  const std::string name = absl::AsciiStrToLower(c.company_name());
+  const std::string domain = absl::AsciiStrToLower(c.primary_domain());
   return tx_
       .Execute(
           "INSERT INTO relationship_rows (cloud, partner_id, customer_id, active, admin_access, "
-          "customer_sort, domain_sort, partner_sort, last_change, customer_row, partner_row) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+          "customer_sort, domain_sort, partner_sort, last_change, customer_row, partner_row, "
+          "name_domain_lcp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
           "ON CONFLICT (cloud, partner_id, customer_id) DO UPDATE SET active = excluded.active, "
           "admin_access = excluded.admin_access, customer_sort = excluded.customer_sort, "
           "domain_sort = excluded.domain_sort, partner_sort = excluded.partner_sort, "
           "last_change = excluded.last_change, customer_row = excluded.customer_row, "
-          "partner_row = excluded.partner_row",
+          "partner_row = excluded.partner_row, name_domain_lcp = excluded.name_domain_lcp",
           {cloud, c.partner_id(), c.customer_id(),
            c.relationship_state() == common::RELATIONSHIP_STATE_REMOVED ? 0 : 1,
-           static_cast<int>(c.admin_access()), absl::AsciiStrToLower(c.company_name()),
-           absl::AsciiStrToLower(c.primary_domain()),
+           static_cast<int>(c.admin_access()), name, domain,
            absl::AsciiStrToLower(p.partner_display_name()), Micros(c.last_change().occurred_at()),
-           Bytes{c.SerializeAsString()}, Bytes{p.SerializeAsString()}})
+           Bytes{c.SerializeAsString()}, Bytes{p.SerializeAsString()},
+           pc::storage::CommonPrefixLength(name, domain)})
       .status();
 }
 
@@ -271,27 +284,40 @@ absl::StatusOr<std::pair<int32_t, int32_t>> StoreTx::ServiceTotals(const std::st
 
 absl::StatusOr<std::vector<v1::CustomerRow>> StoreTx::CustomerRows(const PageQuery& q) {
   std::vector<Value> params = {q.cloud, q.owner_id};
-  std::string sql =
-      "SELECT customer_row AS data FROM relationship_rows WHERE cloud = $1 AND partner_id = $2 AND "
-      "active = 1";
+  auto param = [&](Value v) {
+    params.push_back(std::move(v));
+    return absl::StrCat("$", params.size());
+  };
+  // One arm per admin state asked for (index by state then the order), each split into a
+  // name range and a domain-only range for a prefix.
+  std::vector<pc::storage::KeysetArm> arms = {{}};
   if (!q.admin_access.empty()) {
-    std::string in;
-    for (int a : q.admin_access) {
-      params.push_back(a);
-      absl::StrAppend(&in, in.empty() ? "" : ", ", "$", params.size());
-    }
-    absl::StrAppend(&sql, " AND admin_access IN (", in, ")");
+    arms.clear();
+    for (int a : q.admin_access) arms.push_back({absl::StrCat(" AND admin_access = ", param(a))});
   }
-  Page(q, "customer_sort", "domain_sort", "customer_id", &sql, &params);
+  if (!q.name_prefix.empty()) {
+    const std::string lo = param(q.name_prefix);
+    const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
+    arms = pc::storage::SplitByNameOrDomainPrefix(
+        arms, {.name_col = "customer_sort",
+               .domain_col = "domain_sort",
+               .lcp_col = "name_domain_lcp",
+               .domain_index = "relationship_rows_by_domain",
+               .lo = lo,
+               .hi = hi,
+               .prefix_length = static_cast<int>(q.name_prefix.size())});
+  }
+  const std::string sql =
+      PageSql(q, " WHERE cloud = $1 AND partner_id = $2 AND active = 1", std::move(arms),
+              "customer_row", "customer_sort", "customer_id", &params, tx_.dialect());
   return ParseMessages<v1::CustomerRow>(tx_.Query(sql, params));
 }
 
 absl::StatusOr<std::vector<v1::PartnerRow>> StoreTx::PartnerRows(const PageQuery& q) {
   std::vector<Value> params = {q.cloud, q.owner_id};
-  std::string sql =
-      "SELECT partner_row AS data FROM relationship_rows WHERE cloud = $1 AND customer_id = $2 AND "
-      "active = 1";
-  Page(q, "partner_sort", nullptr, "partner_id", &sql, &params);
+  const std::string sql =
+      PageSql(q, " WHERE cloud = $1 AND customer_id = $2 AND active = 1", {{}}, "partner_row",
+              "partner_sort", "partner_id", &params, tx_.dialect());
   return ParseMessages<v1::PartnerRow>(tx_.Query(sql, params));
 }
 

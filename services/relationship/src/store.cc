@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "pc/storage/keyset.h"
+
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +12,7 @@
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/storage/inbox.h"
+#include "pc/storage/keyset.h"
 #include "pc/storage/migrations.h"
 #include "pc/storage/proto_rows.h"
 #include "pc/storage/outbox.h"
@@ -127,19 +130,6 @@ std::string SortDomain(const v1::Relationship& r) {
   return absl::AsciiStrToLower(r.customer_profile().primary_domain());
 }
 
-// Bytes the sort name and sort domain share at the start, at most kMaxLcp: a prefix longer
-// than this matches the domain without the name only if the name does not match it. Rows
-// written before the column existed hold 0, which only costs the domain arm a look.
-constexpr int kMaxLcp = 8;
-int NameDomainLcp(const std::string& name, const std::string& domain) {
-  int n = 0;
-  while (n < kMaxLcp && n < static_cast<int>(name.size()) && n < static_cast<int>(domain.size()) &&
-         name[n] == domain[n]) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 absl::StatusOr<bool> StoreTx::FirstDelivery(const std::string& consumer_group,
@@ -172,7 +162,7 @@ absl::Status StoreTx::Insert(const v1::Relationship& r) {
            static_cast<int>(r.state()), static_cast<int>(r.admin_access()),
            r.indirect_reseller_id(), name, domain, Micros(r.create_time()),
            Micros(r.update_time()), r.version(), Bytes{r.SerializeAsString()},
-           NameDomainLcp(name, domain)})
+           pc::storage::CommonPrefixLength(name, domain)})
       .status();
 }
 
@@ -189,7 +179,7 @@ absl::Status StoreTx::Update(const v1::Relationship& r, int64_t expected_version
                    r.indirect_reseller_id(), name, domain,
                    Micros(r.update_time()), r.version(), Bytes{r.SerializeAsString()},
                    pc::events::CloudName(r.cloud()), r.partner_id(), r.customer_id(),
-                   expected_version, NameDomainLcp(name, domain)}));
+                   expected_version, pc::storage::CommonPrefixLength(name, domain)}));
   if (changed == 0) return absl::AbortedError("the relationship was changed concurrently");
   return absl::OkStatus();
 }
@@ -223,7 +213,6 @@ absl::StatusOr<ListSql> BuildListSql(const RelationshipQuery& q, pc::storage::Di
   const char* key_col = by_name ? "sort_name"
                         : q.order == RelationshipOrder::kUpdateTimeDesc ? "update_time"
                                                                         : "create_time";
-  const char* dir = by_name ? " ASC" : " DESC";
   std::string keyset;
   if (q.after_key.has_value()) {
     Value key_value = *q.after_key;
@@ -240,68 +229,36 @@ absl::StatusOr<ListSql> BuildListSql(const RelationshipQuery& q, pc::storage::Di
     keyset = absl::StrCat(" AND (", key_col, ", ", id_col, ") ", by_name ? ">" : "<", " (", k,
                           ", ", id, ")");
   }
-  // Arms: each one an index range in the list's order; several are merged (UNION ALL with the
-  // ORDER BY on the compound: a merge of ordered arms, stopped at the LIMIT). One arm per
-  // state (index on state then the sort key), and for a name prefix one arm for the company
-  // name range (in order on the name index) and one for the rows whose domain but not whose
-  // name starts with the prefix (index ranges per name_domain_lcp bucket below the prefix's
-  // length, sorted: its cost is the number of such domain-only matches, not of all matches).
-  std::vector<std::string> arms = {""};
+  // Arms: each one an index range in the list's order (pc/storage/keyset.h): one per state
+  // (index on state then the sort key), and for a name prefix a name range and a domain-only
+  // range of each.
+  std::vector<pc::storage::KeysetArm> arms = {{}};
   if (!q.states.empty()) {
     arms.clear();
-    for (int state : q.states) arms.push_back(absl::StrCat(" AND state = ", param(state)));
+    for (int state : q.states) arms.push_back({absl::StrCat(" AND state = ", param(state))});
   }
   if (!q.name_prefix.empty()) {
     // Prefix match without LIKE wildcards: [prefix, prefix + U+FFFF).
     const std::string lo = param(q.name_prefix);
     const std::string hi = param(q.name_prefix + "\xef\xbf\xbf");
-    const std::string name = absl::StrCat("sort_name >= ", lo, " AND sort_name < ", hi);
-    std::vector<std::string> split;
-    for (const std::string& arm : arms) split.push_back(absl::StrCat(arm, " AND ", name));
-    // Only rows whose name and domain share fewer leading bytes than the prefix has can match
-    // on the domain alone: those buckets of name_domain_lcp are index ranges too.
-    std::string buckets;
-    const int top = std::min<int>(kMaxLcp, static_cast<int>(q.name_prefix.size()) - 1);
-    for (int b = 0; b <= top; ++b) absl::StrAppend(&buckets, b == 0 ? "" : ", ", b);
-    // SQLite's planner, free to pick any index, prefers walking the name index in order
-    // over the whole partner (no sort) to a short domain range: pin the domain index.
-    const char* pin = dialect == pc::storage::Dialect::kSqlite
-                          ? "\x01INDEXED BY relationships_by_domain"
-                          : "";
-    for (const std::string& arm : arms) {
-      split.push_back(absl::StrCat(pin, arm, " AND name_domain_lcp IN (", buckets,
-                                   ") AND sort_domain >= ", lo, " AND sort_domain < ", hi,
-                                   " AND NOT (", name, ")"));
-    }
-    arms = std::move(split);
+    arms = pc::storage::SplitByNameOrDomainPrefix(
+        arms, {.name_col = "sort_name",
+               .domain_col = "sort_domain",
+               .lcp_col = "name_domain_lcp",
+               .domain_index = "relationships_by_domain",
+               .lo = lo,
+               .hi = hi,
+               .prefix_length = static_cast<int>(q.name_prefix.size())});
   }
-  const std::string limit = param(q.limit);
-  if (arms.size() == 1) {
-    out.sql = absl::StrCat("SELECT data FROM relationships", where, arms[0], keyset, " ORDER BY ",
-                           key_col, dir, ", ", id_col, dir, " LIMIT ", limit);
-    return out;
-  }
-  int arm_count = 0;
-  for (std::string arm : arms) {
-    std::string table = "relationships";
-    if (!arm.empty() && arm[0] == '\x01') {  // "\x01INDEXED BY …": an index hint for the arm
-      const size_t end = arm.find(" AND ");
-      absl::StrAppend(&table, " ", arm.substr(1, end - 1));
-      arm = arm.substr(end);
-    }
-    const std::string select = absl::StrCat("SELECT ", key_col, ", ", id_col, ", data FROM ",
-                                            table, where, arm, keyset);
-    absl::StrAppend(&out.sql, out.sql.empty() ? "" : " UNION ALL ");
-    if (dialect == pc::storage::Dialect::kSqlite) {
-      absl::StrAppend(&out.sql, select);
-    } else {
-      // PostgreSQL appends the arms and sorts (no merge of ordered arms here), so each arm
-      // stops at the LIMIT on its own index range first: the sort sees at most arms × LIMIT.
-      absl::StrAppend(&out.sql, "SELECT * FROM (", select, " ORDER BY ", key_col, dir, ", ",
-                      id_col, dir, " LIMIT ", limit, ") AS arm", ++arm_count);
-    }
-  }
-  absl::StrAppend(&out.sql, " ORDER BY 1", dir, ", 2", dir, " LIMIT ", limit);
+  out.sql = pc::storage::KeysetSql({.table = "relationships",
+                                    .where = where,
+                                    .arms = std::move(arms),
+                                    .keyset = keyset,
+                                    .key_col = key_col,
+                                    .id_col = id_col,
+                                    .descending = !by_name,
+                                    .limit = param(q.limit)},
+                                   dialect);
   return out;
 }
 
