@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: runs every benchmark binary the build produced (build/bench/*_bench) against a
+# `make bench` (QUICK=1: fewer events and pairs): runs every benchmark binary the build
+# produced (build/bench/*_bench) against a
 # throwaway PostgreSQL (deploy/local/postgres/pg.sh, port 45432, data under
 # $BUILD_DIR/bench-infra/postgres) and a throwaway Kafka broker (deploy/local/kafka/kafka.sh,
 # port 49092, data under $BUILD_DIR/bench-infra/kafka), both stopped again on exit. Each benchmark reports its numbers as
-# ratios against a baseline measured in the same run; see docs/benchmarks.md.
+# ratios against a baseline measured in the same run and appends its figures to
+# $BUILD_DIR/bench/figures.jsonl; tools/dev/bench-report.mjs then prints one table and writes
+# report.json, report.md and report.svg (the chart) beside it. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${1:-build}
@@ -22,6 +25,15 @@ deploy/local/kafka/kafka.sh start >/dev/null
 export PC_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:${PC_PG_PORT}/postgres"
 export PC_TEST_KAFKA_BROKERS="127.0.0.1:${PC_KAFKA_PORT}"
 export PC_TEST_KAFKA_CERTS_DIR="$PC_KAFKA_DIR/certs"
+export PC_BENCH_JSON="$BUILD_DIR/bench/figures.jsonl"
+: > "$PC_BENCH_JSON"
+if [ -n "${QUICK:-}" ]; then export PC_BENCH_QUICK=1; fi
 status=0
-for b in "${benches[@]}"; do echo "== $b"; "$b" || status=1; done
+for b in "${benches[@]}"; do
+  echo "== $b"
+  "$b" || { echo "bench: $b failed"; status=1; }
+done
+echo
+echo "== report"
+node tools/dev/bench-report.mjs "$PC_BENCH_JSON" || status=1
 exit $status

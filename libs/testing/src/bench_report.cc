@@ -29,6 +29,12 @@ RatioSummary Summarize(std::vector<double> ratios) {
   return {.median = ratios[ratios.size() / 2], .min = ratios.front(), .max = ratios.back()};
 }
 
+bool BenchQuick(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--quick") return true;
+  const char* env = std::getenv("PC_BENCH_QUICK");
+  return env != nullptr && *env != '\0';
+}
+
 double Percentile(std::vector<double> values, double q) {
   std::sort(values.begin(), values.end());
   const size_t rank = static_cast<size_t>(q * static_cast<double>(values.size()));

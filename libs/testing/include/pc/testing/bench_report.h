@@ -47,6 +47,10 @@ RatioSummary Summarize(std::vector<double> ratios);
 // True if `ratio` meets `goal` (">=x" or "<=x"); true for an empty goal.
 bool GoalMet(const std::string& goal, double ratio);
 
+// The quick mode of `make bench QUICK=1` (fewer events and pairs): true if the first argument
+// is --quick or $PC_BENCH_QUICK is set and not empty.
+bool BenchQuick(int argc, char** argv);
+
 // The q-quantile (0 ≤ q ≤ 1) by nearest rank; `values` must not be empty.
 double Percentile(std::vector<double> values, double q);
 
