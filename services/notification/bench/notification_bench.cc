@@ -23,10 +23,9 @@
 #include "partnercenter/events/v1/events.pb.h"
 #include "pc/common/ids.h"
 #include "pc/events/envelope.h"
-#include "pc/kafka/admin.h"
 #include "pc/kafka/consumer.h"
-#include "pc/kafka/publisher.h"
 #include "pc/storage/database.h"
+#include "pc/testing/bench_kafka.h"
 #include "pc/testing/bench_report.h"
 #include "pc/testing/infra.h"
 #include "projector.h"
@@ -72,36 +71,17 @@ std::unique_ptr<pc::storage::Database> FreshStore(const std::filesystem::path& p
   return *std::move(db);
 }
 
-// Consumes `n` messages of `topic` from the start in a fresh group; returns messages/second
-// from the first message handled to the last (the group join is not counted).
+// Consumes `n` messages of `topic` from the start in a fresh group (messages/s); exits on error.
 double Consume(const std::string& brokers, const std::string& topic, int n,
                const pc::kafka::MessageHandler& handler,
                const pc::kafka::BatchHandler& batch = {}) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int handled = 0;
-  Clock::time_point first;
-  auto consumer = pc::kafka::KafkaConsumer::Create(
-      {.brokers = brokers, .security = pc::testing::KafkaSecurity(), .group_id = "bench-" + pc::NewUuid().substr(0, 8), .topics = {topic},
-       .max_batch = batch ? kServiceBatch : 1},
-      handler, nullptr,
-      {.on_handled = [&](const pc::kafka::ConsumedMessage&, const absl::Status&) {
-        std::lock_guard lock(mu);
-        if (handled++ == 0) first = Clock::now();
-        if (handled == n) cv.notify_all();
-      }},
-      batch);
-  if (!consumer.ok()) {
-    std::fprintf(stderr, "bench: %s\n", consumer.status().ToString().c_str());
+  absl::StatusOr<double> rate =
+      pc::testing::ConsumeRate(brokers, topic, n, handler, batch, kServiceBatch);
+  if (!rate.ok()) {
+    std::fprintf(stderr, "bench: %s\n", rate.status().ToString().c_str());
     std::exit(1);
   }
-  (void)(*consumer)->Start();
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return handled >= n; });
-  const double seconds = std::chrono::duration<double>(Clock::now() - first).count();
-  lock.unlock();
-  (*consumer)->Stop(absl::Seconds(10));
-  return n / seconds;
+  return *rate;
 }
 
 // One run's rates, events/s.
@@ -177,28 +157,30 @@ void ConsumptionBench(const std::filesystem::path& dir, int events, int pairs) {
     std::exit(1);
   }
   const std::string brokers = brokers_env;
-  const std::string topic = "bench.notification." + pc::NewUuid().substr(0, 8);
-  if (absl::Status s = pc::kafka::CreateTopics(brokers, pc::testing::KafkaSecurity(), {topic}, 3, 1); !s.ok()) {
-    std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
+  absl::StatusOr<std::string> created = pc::testing::FreshBenchTopic(brokers, "bench.notification");
+  if (!created.ok()) {
+    std::fprintf(stderr, "bench: %s\n", created.status().ToString().c_str());
     std::exit(1);
   }
+  const std::string topic = *created;
   // A quarter of the events establish relationships (20 partners), the rest revoke and
   // restore admin permission on them, in version order.
   const int customers = std::max(1, events / 4);
-  auto publisher = pc::kafka::KafkaPublisher::Create({.brokers = brokers, .security = pc::testing::KafkaSecurity(), .client_id = "bench"});
+  std::vector<ev::EventEnvelope> envelopes;
   std::vector<std::string> payloads;
+  envelopes.reserve(events);
   payloads.reserve(events);
   size_t bytes = 0;
   for (int i = 0; i < events; ++i) {
     const std::string customer = absl::StrCat("c", i % customers);
-    const ev::EventEnvelope e = Event(absl::StrCat("p", (i % customers) % 20), customer, i / customers + 1);
-    payloads.push_back(e.SerializeAsString());
+    envelopes.push_back(Event(absl::StrCat("p", (i % customers) % 20), customer, i / customers + 1));
+    payloads.push_back(envelopes.back().SerializeAsString());
     bytes += payloads.back().size();
-    (*publisher)->Publish({.topic = topic, .key = e.aggregate_id(), .payload = payloads.back(),
-                           .headers = pc::events::KafkaHeaders(e)},
-                          [](const absl::Status&) {});
   }
-  (void)(*publisher)->Flush(absl::Seconds(60));
+  if (absl::Status s = pc::testing::PublishAll(brokers, topic, envelopes); !s.ok()) {
+    std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
   constexpr int kBatch = kServiceBatch;
   std::vector<ConsumptionPair> runs;
   for (int r = 0; r < pairs; ++r) {

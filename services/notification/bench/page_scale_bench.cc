@@ -42,6 +42,7 @@
 #include "pc/common/ids.h"
 #include "pc/events/envelope.h"
 #include "pc/storage/database.h"
+#include "pc/testing/bench_pages.h"
 #include "pc/testing/bench_report.h"
 #include "projector.h"
 #include "spdlog/spdlog.h"
@@ -101,33 +102,17 @@ CallContext Agent(const std::string& partner) {
            .roles = {"partner_agent"}}};
 }
 
-// The page token after `skip` rows of the default order.
-absl::StatusOr<std::string> TokenAfter(NotificationDomain& domain, const std::string& partner,
-                                       int skip) {
-  v1::GetCustomersPageRequest req;
-  std::string token;
-  for (int seen = 0; seen < skip;) {
-    req.set_page_size(std::min(200, skip - seen));
-    req.set_page_token(token);
-    PC_ASSIGN_OR_RETURN(v1::CustomersPage page, domain.GetCustomersPage(Agent(partner), req));
-    seen += page.customers_size();
-    token = page.next_page_token();
-    if (token.empty()) return absl::InternalError("the page list ended early");
-  }
-  return token;
-}
-
-// Rows of `partner` the request's filter matches (paged through at 200 a page).
-absl::StatusOr<int> Matches(NotificationDomain& domain, const std::string& partner,
+// The case's request as a page call for one partner.
+pc::testing::PageCall Pages(NotificationDomain& domain, const std::string& partner,
                             v1::GetCustomersPageRequest req) {
-  int n = 0;
-  req.set_page_size(200);
-  for (;;) {
-    PC_ASSIGN_OR_RETURN(v1::CustomersPage page, domain.GetCustomersPage(Agent(partner), req));
-    n += page.customers_size();
-    if (page.next_page_token().empty()) return n;
-    req.set_page_token(page.next_page_token());
-  }
+  return [&domain, partner, req](int size, const std::string& token)
+             -> absl::StatusOr<pc::testing::PageResult> {
+    v1::GetCustomersPageRequest r = req;
+    r.set_page_size(size);
+    if (!token.empty()) r.set_page_token(token);
+    PC_ASSIGN_OR_RETURN(v1::CustomersPage page, domain.GetCustomersPage(Agent(partner), r));
+    return pc::testing::PageResult{page.customers_size(), page.next_page_token()};
+  };
 }
 
 struct Case {
@@ -167,9 +152,10 @@ int Main(int argc, char** argv) {
               kBig, kSmall, seed_s, seed_rate, pairs, calls);
   std::fflush(stdout);
 
-  auto deep_big = TokenAfter(domain, "big", kBig / 2);
+  const v1::GetCustomersPageRequest all;
+  auto deep_big = pc::testing::TokenAfter(Pages(domain, "big", all), kBig / 2);
   if (!deep_big.ok()) return fail(deep_big.status());
-  auto deep_small = TokenAfter(domain, "small", kSmall / 2);
+  auto deep_small = pc::testing::TokenAfter(Pages(domain, "small", all), kSmall / 2);
   if (!deep_small.ok()) return fail(deep_small.status());
   const std::string prefix = CompanyName(1).substr(0, 1);
   const std::vector<Case> cases = {
@@ -211,30 +197,12 @@ int Main(int argc, char** argv) {
               "ratio (min-max)", "goal");
   bool failed = false;
   for (const Case& c : cases) {
-    // The largest page (at most 50) the small partner fills too, so both sides return the
-    // same number of rows and the ratio is the cost of the partner's size alone.
-    auto small_matches = Matches(domain, "small", c.request(false));
-    if (!small_matches.ok()) return fail(small_matches.status());
-    const int page_size = std::clamp(*small_matches, 1, 50);
-    auto chunk = [&](bool big) -> absl::StatusOr<double> {
-      v1::GetCustomersPageRequest req = c.request(big);
-      req.set_page_size(page_size);
-      const CallContext call = Agent(big ? "big" : "small");
-      std::vector<double> ms;
-      ms.reserve(calls);
-      for (int i = 0; i < calls; ++i) {
-        const Clock::time_point start = Clock::now();
-        PC_ASSIGN_OR_RETURN(v1::CustomersPage page, domain.GetCustomersPage(call, req));
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        if ((c.id == "nomatch") != (page.customers_size() == 0)) {
-          return absl::InternalError(absl::StrCat(c.id, ": ", page.customers_size(), " rows"));
-        }
-      }
-      return pc::testing::Percentile(std::move(ms), 0.99);
-    };
-    auto runs = pc::testing::RunAbPairs(
-        pairs, [&] { return chunk(false); }, [&] { return chunk(true); });
-    if (!runs.ok()) return fail(runs.status());
+    auto measured = pc::testing::MeasurePageScale(
+        Pages(domain, "small", c.request(false)), Pages(domain, "big", c.request(true)), calls,
+        pairs, /*expect_empty=*/c.id == "nomatch");
+    if (!measured.ok()) return fail(measured.status());
+    const pc::testing::AbRuns* runs = &measured->runs;
+    const int page_size = measured->page_size;
     const pc::testing::RatioSummary r = pc::testing::Summarize(runs->ratios);
     const pc::testing::BenchFigure figure{
         .id = absl::StrCat("P12.page.", c.id),

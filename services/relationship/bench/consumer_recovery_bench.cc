@@ -18,6 +18,7 @@
 #include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/kafka/publisher.h"
+#include "pc/testing/bench_report.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/subprocess.h"
 
@@ -165,5 +166,26 @@ int main() {
   Print("baseline: cold start, fresh group", cold, cold_mean);
   Print("restart, static membership (same instance id)", with_static, cold_mean);
   Print("restart, dynamic membership", with_dynamic, cold_mean);
-  return 0;
+  // Per-sample ratios against the cold start's mean (the samples are not interleaved pairs:
+  // a restart needs the previous process's group state).
+  std::vector<double> static_ratios, dynamic_ratios;
+  for (double m : with_static) static_ratios.push_back(m / cold_mean);
+  for (double m : with_dynamic) dynamic_ratios.push_back(m / cold_mean);
+  const std::string note = "kill -9, restart, first event applied; session timeout 10 s";
+  int status = 0;
+  for (const pc::testing::BenchFigure& f : std::vector<pc::testing::BenchFigure>{
+           {.id = "R.recovery.static",
+            .title = "Consumer restart after kill -9 (static membership) ÷ cold start",
+            .value = pc::testing::Summarize(with_static).median, .baseline = cold_mean,
+            .unit = "ms", .ratios = static_ratios, .goal = "<=2", .note = note},
+           {.id = "R.recovery.dynamic",
+            .title = "Consumer restart after kill -9 (dynamic membership) ÷ cold start",
+            .value = pc::testing::Summarize(with_dynamic).median, .baseline = cold_mean,
+            .unit = "ms", .ratios = dynamic_ratios, .note = note}}) {
+    if (absl::Status s = pc::testing::AppendBenchFigure(f); !s.ok()) {
+      std::fprintf(stderr, "consumer_recovery_bench: %s\n", s.ToString().c_str());
+      status = 1;
+    }
+  }
+  return status;
 }

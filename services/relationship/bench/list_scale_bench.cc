@@ -35,6 +35,7 @@
 #include "pc/common/clock.h"
 #include "pc/common/status_macros.h"
 #include "pc/storage/test_database.h"
+#include "pc/testing/bench_pages.h"
 #include "pc/testing/bench_report.h"
 #include "spdlog/spdlog.h"
 #include "store.h"
@@ -97,18 +98,18 @@ absl::Status Seed(RelationshipStore& store, const std::string& partner, int n) {
   return absl::OkStatus();
 }
 
-// Rows of `partner` the request's filter matches (paged through at 200 a page).
-absl::StatusOr<int> Matches(RelationshipDomain& domain, const std::string& partner,
+// The case's request as a page call for one partner.
+pc::testing::PageCall Pages(RelationshipDomain& domain, const std::string& partner,
                             v1::ListRelationshipsRequest req) {
-  int n = 0;
-  req.set_page_size(200);
-  for (;;) {
+  return [&domain, partner, req](int size, const std::string& token)
+             -> absl::StatusOr<pc::testing::PageResult> {
+    v1::ListRelationshipsRequest r = req;
+    r.set_page_size(size);
+    if (!token.empty()) r.set_page_token(token);
     PC_ASSIGN_OR_RETURN(v1::ListRelationshipsResponse page,
-                        domain.ListRelationships(Agent(partner), req));
-    n += page.relationships_size();
-    if (page.next_page_token().empty()) return n;
-    req.set_page_token(page.next_page_token());
-  }
+                        domain.ListRelationships(Agent(partner), r));
+    return pc::testing::PageResult{page.relationships_size(), page.next_page_token()};
+  };
 }
 
 struct Case {
@@ -126,23 +127,6 @@ struct Figure {
   std::vector<double> ratios;  // one per A/B pair
   std::string note;
 };
-
-// The page token after `skip` rows of the default order.
-absl::StatusOr<std::string> TokenAfter(RelationshipDomain& domain, const std::string& partner,
-                                       int skip) {
-  v1::ListRelationshipsRequest req;
-  std::string token;
-  for (int seen = 0; seen < skip;) {
-    req.set_page_size(std::min(200, skip - seen));
-    req.set_page_token(token);
-    PC_ASSIGN_OR_RETURN(v1::ListRelationshipsResponse page,
-                        domain.ListRelationships(Agent(partner), req));
-    seen += page.relationships_size();
-    token = page.next_page_token();
-    if (token.empty()) return absl::InternalError("list ended early");
-  }
-  return token;
-}
 
 absl::StatusOr<std::vector<Figure>> RunStore(pc::storage::Dialect dialect, int calls, int pairs) {
   const std::string store_name(pc::storage::DialectName(dialect));
@@ -168,8 +152,11 @@ absl::StatusOr<std::vector<Figure>> RunStore(pc::storage::Dialect dialect, int c
               std::chrono::duration<double>(Clock::now() - seed_start).count(), pairs, calls);
   std::fflush(stdout);
 
-  PC_ASSIGN_OR_RETURN(const std::string deep_big, TokenAfter(domain, "big", kBig / 2));
-  PC_ASSIGN_OR_RETURN(const std::string deep_small, TokenAfter(domain, "small", kSmall / 2));
+  const v1::ListRelationshipsRequest all;
+  PC_ASSIGN_OR_RETURN(const std::string deep_big,
+                      pc::testing::TokenAfter(Pages(domain, "big", all), kBig / 2));
+  PC_ASSIGN_OR_RETURN(const std::string deep_small,
+                      pc::testing::TokenAfter(Pages(domain, "small", all), kSmall / 2));
   const std::vector<Case> cases = {
       {"first", "ListRelationships first page, 100 000 ÷ 100 relationships (p99)",
        [](bool) { return v1::ListRelationshipsRequest(); }},
@@ -201,33 +188,13 @@ absl::StatusOr<std::vector<Figure>> RunStore(pc::storage::Dialect dialect, int c
 
   std::vector<Figure> figures;
   for (const Case& c : cases) {
-    // The largest page (at most 50) the small partner fills too, so both sides return the
-    // same number of rows and the ratio is the cost of the partner's size alone.
-    PC_ASSIGN_OR_RETURN(const int small_matches, Matches(domain, "small", c.request(false)));
-    const int page_size = std::clamp(small_matches, 1, 50);
-    auto chunk = [&](bool big) -> absl::StatusOr<double> {
-      v1::ListRelationshipsRequest req = c.request(big);
-      req.set_page_size(page_size);
-      const CallContext call = Agent(big ? "big" : "small");
-      std::vector<double> ms;
-      ms.reserve(calls);
-      for (int i = 0; i < calls; ++i) {
-        const Clock::time_point start = Clock::now();
-        PC_ASSIGN_OR_RETURN(v1::ListRelationshipsResponse page,
-                            domain.ListRelationships(call, req));
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        if (c.id != "nomatch" && page.relationships_size() == 0) {
-          return absl::InternalError(absl::StrCat(c.id, ": empty page"));
-        }
-        if (c.id == "nomatch" && page.relationships_size() != 0) {
-          return absl::InternalError("nomatch: the filter matched");
-        }
-      }
-      return pc::testing::Percentile(std::move(ms), 0.99);
-    };
-    PC_ASSIGN_OR_RETURN(pc::testing::AbRuns runs,
-                        pc::testing::RunAbPairs(pairs, [&] { return chunk(false); },
-                                                [&] { return chunk(true); }));
+    PC_ASSIGN_OR_RETURN(
+        pc::testing::PageScale measured,
+        pc::testing::MeasurePageScale(Pages(domain, "small", c.request(false)),
+                                      Pages(domain, "big", c.request(true)), calls, pairs,
+                                      /*expect_empty=*/c.id == "nomatch"));
+    const pc::testing::AbRuns& runs = measured.runs;
+    const int page_size = measured.page_size;
     const pc::testing::RatioSummary ratio = pc::testing::Summarize(runs.ratios);
     const std::string suffix =
         dialect == pc::storage::Dialect::kSqlite ? "" : absl::StrCat(".", store_name);

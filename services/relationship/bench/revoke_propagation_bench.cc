@@ -27,6 +27,7 @@
 #include "pc/kafka/admin.h"
 #include "pc/kafka/publisher.h"
 #include "pc/kafka/tailer.h"
+#include "pc/testing/bench_report.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/subprocess.h"
 
@@ -40,10 +41,7 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr int kSamples = 200;
 constexpr char kCloud[] = "germany";
 
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
+using pc::testing::Percentile;
 
 double MillisSince(SteadyClock::time_point t0) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
@@ -209,8 +207,20 @@ int main() {
   std::printf("  ratio revoke->denied / broker e2e: p50 %.2fx  p99 %.2fx\n",
               Percentile(propagation, 0.5) / Percentile(broker, 0.5),
               Percentile(propagation, 0.99) / Percentile(broker, 0.99));
+  const double p99_ratio = Percentile(propagation, 0.99) / Percentile(broker, 0.99);
+  int status = 0;
+  if (absl::Status s = pc::testing::AppendBenchFigure(
+          {.id = "R.revoke",
+           .title = "Revoke on replica A → denied on replica B ÷ broker publish → tail (p99)",
+           .value = Percentile(propagation, 0.99), .baseline = Percentile(broker, 0.99),
+           .unit = "ms (p99)", .ratios = {p99_ratio},
+           .note = absl::StrCat(kSamples, " revokes, two replicas on one PostgreSQL")});
+      !s.ok()) {
+    std::fprintf(stderr, "revoke_propagation_bench: %s\n", s.ToString().c_str());
+    status = 1;
+  }
   a.reset();
   b.reset();
   std::filesystem::remove_all(dir);
-  return 0;
+  return status;
 }
