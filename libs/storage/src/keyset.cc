@@ -6,6 +6,12 @@
 
 namespace pc::storage {
 
+std::string KeysetAfter(const std::string& key_col, const std::string& id_col, bool descending,
+                        const std::string& key_param, const std::string& id_param) {
+  return absl::StrCat(" AND (", key_col, ", ", id_col, ") ", descending ? "<" : ">", " (",
+                      key_param, ", ", id_param, ")");
+}
+
 std::string KeysetSql(const KeysetQuery& q, Dialect dialect) {
   const char* dir = q.descending ? " DESC" : " ASC";
   auto table = [&](const KeysetArm& arm) {

@@ -401,13 +401,8 @@ absl::Status NotificationDomain::WatchCustomers(
       [&](StoreTx& tx, SnapshotCursor* position,
           std::vector<v1::CustomerChange>* out) -> absl::StatusOr<bool> {
         if (!position->rows_done) {
-          PageQuery q{.cloud = options_.cloud, .owner_id = partner,
-                      .limit = options_.snapshot_chunk};
-          if (position->after_key.has_value()) {
-            q.after_key = position->after_key;
-            q.after_id = position->after_id;
-          }
-          PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows, tx.CustomerRows(q));
+          PC_ASSIGN_OR_RETURN(std::vector<v1::CustomerRow> rows,
+                              tx.CustomerRows(SnapshotQuery(partner, *position)));
           position->rows_done = static_cast<int>(rows.size()) < options_.snapshot_chunk;
           if (!rows.empty()) {
             position->after_key = KeyOf(false, rows.back().company_name(), {});
@@ -425,6 +420,16 @@ absl::Status NotificationDomain::WatchCustomers(
       send, cancelled, opened);
 }
 
+PageQuery NotificationDomain::SnapshotQuery(const std::string& owner,
+                                           const SnapshotCursor& position) const {
+  PageQuery q{.cloud = options_.cloud, .owner_id = owner, .limit = options_.snapshot_chunk};
+  if (position.after_key.has_value()) {
+    q.after_key = position.after_key;
+    q.after_id = position.after_id;
+  }
+  return q;
+}
+
 absl::Status NotificationDomain::WatchPartners(const CallContext& call,
                                                const v1::WatchPartnersRequest& req,
                                                const std::function<bool(const v1::PartnerChange&)>& send,
@@ -437,13 +442,8 @@ absl::Status NotificationDomain::WatchPartners(const CallContext& call,
                                       : std::nullopt,
       [&](StoreTx& tx, SnapshotCursor* position,
           std::vector<v1::PartnerChange>* out) -> absl::StatusOr<bool> {
-        PageQuery q{.cloud = options_.cloud, .owner_id = customer,
-                    .limit = options_.snapshot_chunk};
-        if (position->after_key.has_value()) {
-          q.after_key = position->after_key;
-          q.after_id = position->after_id;
-        }
-        PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows, tx.PartnerRows(q));
+        PC_ASSIGN_OR_RETURN(std::vector<v1::PartnerRow> rows,
+                            tx.PartnerRows(SnapshotQuery(customer, *position)));
         if (!rows.empty()) {
           position->after_key = KeyOf(false, rows.back().partner_display_name(), {});
           position->after_id = rows.back().partner_id();

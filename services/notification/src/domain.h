@@ -110,6 +110,8 @@ class NotificationDomain {
     std::optional<std::string> after_key;
     std::string after_id;
   };
+  // The query of the next snapshot chunk of `owner`'s rows after `position`.
+  PageQuery SnapshotQuery(const std::string& owner, const SnapshotCursor& position) const;
   // Appends the next chunk of snapshot rows (kind and sequence are set by Watch); true while
   // more chunks follow.
   template <typename Change>

@@ -176,10 +176,7 @@ std::string PageSql(const PageQuery& q, std::string where, std::vector<pc::stora
       k = v;
     }
     const std::string kp = param(std::move(k));
-    const std::string ip = param(q.after_id);
-    // A row value: one index range from the cursor on (SQLite ≥ 3.15, PostgreSQL).
-    keyset = absl::StrCat(" AND (", key, ", ", id_col, ") ", q.by_last_change ? "<" : ">", " (",
-                          kp, ", ", ip, ")");
+    keyset = pc::storage::KeysetAfter(key, id_col, q.by_last_change, kp, param(q.after_id));
   }
   return pc::storage::KeysetSql({.table = "relationship_rows",
                                  .data_col = table_data_col,

@@ -224,10 +224,7 @@ absl::StatusOr<ListSql> BuildListSql(const RelationshipQuery& q, pc::storage::Di
       key_value = micros;
     }
     const std::string k = param(std::move(key_value));
-    const std::string id = param(q.after_id);
-    // A row value: one index range from the cursor on (SQLite ≥ 3.15, PostgreSQL).
-    keyset = absl::StrCat(" AND (", key_col, ", ", id_col, ") ", by_name ? ">" : "<", " (", k,
-                          ", ", id, ")");
+    keyset = pc::storage::KeysetAfter(key_col, id_col, !by_name, k, param(q.after_id));
   }
   // Arms: each one an index range in the list's order (pc/storage/keyset.h): one per state
   // (index on state then the sort key), and for a name prefix a name range and a domain-only

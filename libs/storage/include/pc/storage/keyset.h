@@ -42,6 +42,11 @@ struct KeysetQuery {
   std::string limit;  // the parameter: "$7"
 };
 
+// The cursor of a page token as KeysetQuery::keyset: " AND (key, id) > ($k, $i)" ("<" when
+// descending), a row value, so one index range from the cursor on (SQLite ≥ 3.15, PostgreSQL).
+std::string KeysetAfter(const std::string& key_col, const std::string& id_col, bool descending,
+                        const std::string& key_param, const std::string& id_param);
+
 // The SELECT for `q` in `dialect`, in (key_col, id_col) order.
 std::string KeysetSql(const KeysetQuery& q, Dialect dialect);
 
