@@ -10,43 +10,22 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "boost/asio.hpp"
-#include "boost/beast.hpp"
 #include "checker.h"
 #include "cluster.h"
 #include "driver.h"
 #include "gtest/gtest.h"
 #include "pc/auth/keys.h"
 #include "pc/common/status_macros.h"
+#include "pc/testing/http_get.h"
 #include "pc/testing/infra.h"
 #include "pc/testing/status_matchers.h"
 
 namespace pc::fault {
 namespace {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-
 constexpr int kPairsPerStep = 25;
 
 // GET http://127.0.0.1:<port><target>: the status (0 if it could not connect) and the body.
-std::pair<unsigned, std::string> HttpGet(int port, const std::string& target) {
-  try {
-    asio::io_context ioc;
-    asio::ip::tcp::socket socket(ioc);
-    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-    http::request<http::empty_body> req(http::verb::get, target, 11);
-    req.set(http::field::host, "localhost");
-    http::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res);
-    return {res.result_int(), res.body()};
-  } catch (const std::exception& e) {
-    return {0, e.what()};
-  }
-}
-
 // Waits until each service's /caughtup answers 200, in pipeline order: invitation (outbox
 // empty), relationship (no lag on invitation events, outbox empty), notification (no lag on
 // either topic). Each is asked after the one upstream of it said yes, so when the last says
@@ -54,15 +33,9 @@ std::pair<unsigned, std::string> HttpGet(int port, const std::string& target) {
 absl::Status WaitCaughtUp(const FaultCluster& cluster, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (Service s : kServices) {
-    std::pair<unsigned, std::string> page;
-    while ((page = HttpGet(cluster.admin_port(s), "/caughtup")).first != 200) {
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat(Name(s), " /caughtup still answers ", page.first, ": ", page.second));
-      }
-      // Asking again after a short pause is how an operator waits on this endpoint too.
-      absl::SleepFor(absl::Milliseconds(200));
-    }
+    absl::Status caught_up =
+        pc::testing::WaitForHttp200(cluster.admin_port(s), "/caughtup", deadline - absl::Now());
+    if (!caught_up.ok()) return absl::DeadlineExceededError(absl::StrCat(Name(s), ": ", caught_up.message()));
   }
   return absl::OkStatus();
 }

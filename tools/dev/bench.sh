@@ -21,6 +21,10 @@ export PC_KAFKA_DIR="$BUILD_DIR/bench-infra/kafka" PC_KAFKA_PORT=49092 PC_KAFKA_
 export PC_KAFKA_SASL_PORT=49094 PC_PCCTL="$BUILD_DIR/tools/pcctl/pcctl"
 trap 'deploy/local/postgres/pg.sh stop; deploy/local/kafka/kafka.sh stop >/dev/null' EXIT
 deploy/local/postgres/pg.sh start >/dev/null
+# A fresh broker every run (its data from an earlier run would be read again by the benches
+# that consume cloud topics from the start); its certificates are kept.
+deploy/local/kafka/kafka.sh stop >/dev/null 2>&1 || true
+rm -rf "$PC_KAFKA_DIR/data"
 deploy/local/kafka/kafka.sh start >/dev/null
 export PC_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:${PC_PG_PORT}/postgres"
 export PC_TEST_KAFKA_BROKERS="127.0.0.1:${PC_KAFKA_PORT}"

@@ -110,6 +110,41 @@ absl::Status CreateTopics(const std::string& brokers, const Security& security,
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> TopicMessageCount(const std::string& brokers, const Security& security,
+                                          const std::string& topic, absl::Duration timeout) {
+  auto conf =
+      internal::NewConf(security, {{"bootstrap.servers", brokers}, {"client.id", "pc-admin"}});
+  if (!conf.ok()) return conf.status();
+  // A consumer handle: its metadata requests never create the topic (allow.auto.create.topics
+  // is false for consumers).
+  auto handle = internal::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle.ok()) return handle.status();
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(*handle, &rd_kafka_destroy);
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &metadata, timeout_ms)) {
+    return internal::ErrorStatus(err, absl::StrCat("metadata of ", topic));
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(
+      metadata, &rd_kafka_metadata_destroy);
+  if (metadata->topic_cnt != 1 || metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " is unknown"));
+  }
+  int64_t total = 0;
+  for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            rk.get(), topic.c_str(), metadata->topics[0].partitions[i].id, &low, &high,
+            timeout_ms)) {
+      return internal::ErrorStatus(err, absl::StrCat("watermarks of ", topic, "[", i, "]"));
+    }
+    total += high - low;
+  }
+  return total;
+}
+
 absl::Status AddPartitions(const std::string& brokers, const Security& security,
                            const std::string& topic, int total, absl::Duration timeout) {
   if (total < 1) return absl::InvalidArgumentError("total must be at least 1");

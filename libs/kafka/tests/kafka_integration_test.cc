@@ -18,6 +18,7 @@ namespace pc::kafka {
 namespace {
 
 using ::pc::testing::IsOk;
+using ::pc::testing::IsOkAndHolds;
 using ::pc::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -71,6 +72,17 @@ TEST_F(KafkaIntegrationTest, CreateTopicsTreatsExistingTopicsAsSuccess) {
   EXPECT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {topic_, dead_letter_}, 1, 1), IsOk());
   EXPECT_THAT(CreateTopics(brokers_, pc::testing::KafkaSecurity(), {pc::testing::UniqueName("kafka")}, 1, 3),
               StatusIs(absl::StatusCode::kInvalidArgument));  // one broker: rf 3 impossible
+}
+
+TEST_F(KafkaIntegrationTest, TopicMessageCountCountsWhatIsOnTheTopic) {
+  EXPECT_THAT(TopicMessageCount(brokers_, pc::testing::KafkaSecurity(), topic_), IsOkAndHolds(0));
+  for (const char* key : {"a", "b", "c"}) {
+    ASSERT_THAT(PublishAndWait(*publisher_, {.topic = topic_, .key = key, .payload = key}), IsOk());
+  }
+  EXPECT_THAT(TopicMessageCount(brokers_, pc::testing::KafkaSecurity(), topic_), IsOkAndHolds(3));
+  EXPECT_THAT(TopicMessageCount(brokers_, pc::testing::KafkaSecurity(),
+                                pc::testing::UniqueName("no-such-topic"), absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(KafkaIntegrationTest, RoundTripWithLz4KeepsHeaders) {

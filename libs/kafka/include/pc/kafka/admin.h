@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pc/kafka/security.h"
 
@@ -32,6 +33,13 @@ absl::Status CreateTopics(const std::string& brokers, const Security& security,
 absl::Status AddPartitions(const std::string& brokers, const Security& security,
                            const std::string& topic, int total,
                            absl::Duration timeout = absl::Seconds(30));
+
+// Messages `topic` holds now: the sum over its partitions of high − low watermark (records
+// deleted by retention are not counted; transaction markers would be). NOT_FOUND for an
+// unknown topic.
+absl::StatusOr<int64_t> TopicMessageCount(const std::string& brokers, const Security& security,
+                                          const std::string& topic,
+                                          absl::Duration timeout = absl::Seconds(30));
 
 // One ALLOW ACL: `principal` (e.g. "User:relationship") may do `operation` (Kafka's name:
 // Read, Write, Describe, IdempotentWrite, Create, Alter, ...) on a resource, from any host.

@@ -85,7 +85,7 @@ struct OutboxRelayOptions {
   // How often to look for rows without a Notify(). On PostgreSQL a commit on any replica
   // notifies the leader (LISTEN/NOTIFY), so this is only the fallback for a lost listener.
   absl::Duration poll_interval = absl::Seconds(1);
-  int batch_size = 100;
+  int batch_size = 1000;
   // Wait after a failed batch: doubles from initial to max, reset by a successful batch.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(30);
