@@ -287,6 +287,10 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, absl:
                                       const std::function<bool()>& cancelled) {
   bool caught_up = false;
   while (true) {
+    // The generation before the checks: a cancellation or shutdown that notifies after this
+    // read ends the wait below at once; one before it is seen by the checks. (Read after the
+    // checks, a cancel in between would sleep through a whole poll interval.)
+    const uint64_t generation = signal_.generation();
     if (signal_.shutting_down()) {
       return absl::UnavailableError(
           absl::StrCat("the server is shutting down; resume after sequence ", cursor));
@@ -299,7 +303,6 @@ absl::Status NotificationDomain::Tail(Feed feed, const std::string& owner, absl:
               "the token expired; resume after sequence ", cursor, " with a fresh token")),
           pc::reason::kInvalidToken, {{"resume_after_sequence", absl::StrCat(cursor)}});
     }
-    const uint64_t generation = signal_.generation();
     std::vector<std::pair<int64_t, std::string>> batch;
     int64_t head = 0;
     int64_t pending = 0;
