@@ -13,6 +13,29 @@
 
 namespace pc::testing {
 
+partnercenter::events::v1::EventEnvelope BenchAcceptance(const std::string& cloud,
+                                                         const std::string& partner,
+                                                         const std::string& customer, int i) {
+  namespace common = partnercenter::common::v1;
+  common::Actor actor;
+  actor.set_kind(common::ACTOR_KIND_CUSTOMER_ADMIN);
+  actor.set_tenant_id(customer);
+  partnercenter::events::v1::EventEnvelope e = pc::events::NewEnvelope(
+      {.cloud = cloud, .partner_id = partner, .customer_id = customer,
+       .aggregate_id = pc::NewUuid(), .aggregate_version = 2, .actor = actor},
+      absl::Now());
+  partnercenter::events::v1::InvitationAccepted* a = e.mutable_invitation_accepted();
+  a->set_invitation_id(e.aggregate_id());
+  a->set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
+  a->set_include_admin_permission(true);
+  a->mutable_customer_profile()->set_company_name(absl::StrCat("Company ", i));
+  a->mutable_customer_profile()->set_primary_domain(absl::StrCat("c", i, ".example.com"));
+  a->mutable_customer_profile()->set_country("BR");
+  a->set_partner_display_name("Partner " + partner);
+  pc::events::Seal(e);
+  return e;
+}
+
 absl::StatusOr<std::string> FreshBenchTopic(const std::string& brokers, const std::string& prefix,
                                             int partitions) {
   const std::string topic = absl::StrCat(prefix, ".", pc::NewUuid().substr(0, 8));

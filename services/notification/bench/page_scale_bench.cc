@@ -25,11 +25,9 @@
 // rate (P12.seed, for information; P8 and P8.bare hold the projection's ratios).
 //
 //   build/bench/page_scale_bench [--quick]
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -234,7 +232,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "page_scale_bench: %s\n", s.ToString().c_str());
     failed = true;
   }
-  if (std::getenv("PC_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir);
   return failed ? 1 : 0;
 }
 

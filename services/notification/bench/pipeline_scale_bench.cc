@@ -36,7 +36,6 @@
 #include "pc/auth/keys.h"
 #include "pc/auth/minter.h"
 #include "pc/common/ids.h"
-#include "pc/events/envelope.h"
 #include "pc/kafka/admin.h"
 #include "pc/testing/bench_kafka.h"
 #include "pc/testing/bench_pages.h"
@@ -50,7 +49,6 @@ namespace {
 
 namespace ev = partnercenter::events::v1;
 namespace v1 = partnercenter::notification::v1;
-namespace common = partnercenter::common::v1;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kCloud[] = "global";
@@ -59,27 +57,6 @@ constexpr int kSmall = 100;
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "pipeline_scale_bench: %s\n", why.c_str());
   std::exit(1);
-}
-
-ev::EventEnvelope Accepted(const std::string& partner, int i) {
-  const std::string customer = absl::StrCat(partner, "-c", i);
-  common::Actor actor;
-  actor.set_kind(common::ACTOR_KIND_CUSTOMER_ADMIN);
-  actor.set_tenant_id(customer);
-  ev::EventEnvelope e = pc::events::NewEnvelope(
-      {.cloud = kCloud, .partner_id = partner, .customer_id = customer,
-       .aggregate_id = pc::NewUuid(), .aggregate_version = 2, .actor = actor},
-      absl::Now());
-  ev::InvitationAccepted* a = e.mutable_invitation_accepted();
-  a->set_invitation_id(e.aggregate_id());
-  a->set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
-  a->set_include_admin_permission(true);
-  a->mutable_customer_profile()->set_company_name(absl::StrCat("Company ", i));
-  a->mutable_customer_profile()->set_primary_domain(absl::StrCat("c", i, ".example.com"));
-  a->mutable_customer_profile()->set_country("BR");
-  a->set_partner_display_name("Partner " + partner);
-  pc::events::Seal(e);
-  return e;
 }
 
 // A service process and the ports it serves on (from its "serving gRPC on port …" line).
@@ -185,8 +162,11 @@ int Main(int argc, char** argv) {
   const std::string small = "p-small-" + pc::NewUuid().substr(0, 6);
   std::vector<ev::EventEnvelope> events;
   events.reserve(n + kSmall);
-  for (int i = 0; i < kSmall; ++i) events.push_back(Accepted(small, i));
-  for (int i = 0; i < n; ++i) events.push_back(Accepted(big, i));
+  auto accepted = [](const std::string& partner, int i) {
+    return pc::testing::BenchAcceptance(kCloud, partner, absl::StrCat(partner, "-c", i), i);
+  };
+  for (int i = 0; i < kSmall; ++i) events.push_back(accepted(small, i));
+  for (int i = 0; i < n; ++i) events.push_back(accepted(big, i));
   std::printf("pipeline: %zu InvitationAccepted → pc-relationship → pc-notification (SQLite)\n",
               events.size());
   std::fflush(stdout);
@@ -289,7 +269,7 @@ int Main(int argc, char** argv) {
   notification.process->Kill(SIGTERM);
   relationship.process->Wait();
   notification.process->Wait();
-  if (std::getenv("PC_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir);
   return 0;
 }
 

@@ -26,7 +26,6 @@
 #include "partnercenter/events/v1/events.pb.h"
 #include "pc/common/clock.h"
 #include "pc/common/ids.h"
-#include "pc/events/envelope.h"
 #include "pc/storage/database.h"
 #include "pc/storage/test_database.h"
 #include "pc/testing/bench_kafka.h"
@@ -38,28 +37,8 @@ namespace pc::relationship {
 namespace {
 
 namespace ev = partnercenter::events::v1;
-namespace common = partnercenter::common::v1;
 
 constexpr int kBatch = 500;  // the service's default --consumer_batch
-
-ev::EventEnvelope Accepted(int i) {
-  const std::string partner = absl::StrCat("partner-", i % 20);
-  const std::string customer = absl::StrCat("customer-", i);
-  ev::EventEnvelope e = pc::events::NewEnvelope(
-      {.cloud = "global", .partner_id = partner, .customer_id = customer,
-       .aggregate_id = pc::NewUuid(), .aggregate_version = 2},
-      absl::Now());
-  ev::InvitationAccepted* a = e.mutable_invitation_accepted();
-  a->set_invitation_id(e.aggregate_id());
-  a->set_kind(common::INVITATION_KIND_RESELLER_RELATIONSHIP);
-  a->set_include_admin_permission(true);
-  a->mutable_customer_profile()->set_company_name(absl::StrCat("Company ", i));
-  a->mutable_customer_profile()->set_primary_domain(absl::StrCat("c", i, ".example.com"));
-  a->mutable_customer_profile()->set_country("BR");
-  a->set_partner_display_name("Partner " + partner);
-  pc::events::Seal(e);
-  return e;
-}
 
 // A fresh store and domain, as one relationship replica has them.
 struct Replica {
@@ -110,7 +89,10 @@ int Main(int argc, char** argv) {
   if (!topic.ok()) return fail(topic.status());
   std::vector<ev::EventEnvelope> events;
   events.reserve(n);
-  for (int i = 0; i < n; ++i) events.push_back(Accepted(i));
+  for (int i = 0; i < n; ++i) {
+    events.push_back(pc::testing::BenchAcceptance("global", absl::StrCat("partner-", i % 20),
+                                                  absl::StrCat("customer-", i), i));
+  }
   if (absl::Status s = pc::testing::PublishAll(brokers, *topic, events); !s.ok()) return fail(s);
 
   int run = 0;

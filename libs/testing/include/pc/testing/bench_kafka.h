@@ -1,4 +1,5 @@
-// Kafka helpers of the `make bench` binaries (they need the broker tools/dev/bench.sh starts).
+// Kafka helpers of the `make bench` binaries (they need the broker tools/dev/bench.sh starts),
+// and the events they publish.
 //
 //   const std::string topic = *pc::testing::FreshBenchTopic(brokers, "bench.relationship");
 //   pc::testing::PublishAll(brokers, topic, events);                 // keyed by aggregate
@@ -13,6 +14,13 @@
 #include "pc/kafka/consumer.h"
 
 namespace pc::testing {
+
+// An InvitationAccepted (RESELLER_RELATIONSHIP with admin permission, version 2) as the
+// invitation service publishes it, by the customer's admin, for customer number `i` of
+// `partner` ("Company <i>", c<i>.example.com).
+partnercenter::events::v1::EventEnvelope BenchAcceptance(const std::string& cloud,
+                                                         const std::string& partner,
+                                                         const std::string& customer, int i);
 
 // A new topic named `prefix` + a random suffix, with `partitions` partitions.
 absl::StatusOr<std::string> FreshBenchTopic(const std::string& brokers, const std::string& prefix,
